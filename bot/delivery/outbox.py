@@ -1,0 +1,130 @@
+"""Deliver: drain the outbox through the chat channels, retrying what may heal.
+
+Alerts of one chat go out oldest first and one at a time, so a chat sees them in order; different
+chats are served side by side. A platform's ``retry_after`` is honoured; other transient errors
+back off exponentially; permanent refusals and exhausted retries are marked ``failed`` with the
+reason, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.chat.base import Channel
+from bot.clock import utcnow
+from bot.errors import DeliveryError
+from bot.model import Platform
+from bot.store import alerts as outbox
+
+__all__ = ["Deliverer"]
+
+log = logging.getLogger(__name__)
+
+
+class Deliverer:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        channels: Mapping[Platform, Channel],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        batch: int = 100,
+        lease: timedelta = timedelta(seconds=120),
+        max_attempts: int = 10,
+    ) -> None:
+        self._engine = engine
+        self._channels = dict(channels)
+        self._clock = clock
+        self._batch = batch
+        self._lease = lease
+        self._max_attempts = max_attempts
+        self._wake = asyncio.Event()
+        self.sent = 0
+
+    def wake(self) -> None:
+        """New alerts were queued: deliver now rather than at the next idle tick."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                delivered = await self.drain_once()
+            except Exception:
+                log.exception("outbox drain failed; retrying")
+                delivered = 0
+            if delivered:
+                continue
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def drain_once(self) -> int:
+        """Claim and send one batch of due alerts; returns how many were attempted."""
+        if not self._channels:
+            return 0
+        async with self._engine.begin() as conn:
+            entries = await outbox.claim_due_alerts(
+                conn,
+                platforms=list(self._channels),
+                now=self._clock(),
+                limit=self._batch,
+                lease=self._lease,
+            )
+        by_chat: dict[str, list[outbox.OutboxEntry]] = defaultdict(list)
+        for entry in entries:
+            by_chat[str(entry.alert.chat)].append(entry)
+        await asyncio.gather(*(self._send_in_order(queue) for queue in by_chat.values()))
+        return len(entries)
+
+    async def _send_in_order(self, queue: list[outbox.OutboxEntry]) -> None:
+        for position, entry in enumerate(queue):
+            if not await self._send(entry):
+                # Keep the chat's order: what follows a postponed alert waits with it.
+                await self._postpone(queue[position + 1 :])
+                return
+
+    async def _send(self, entry: outbox.OutboxEntry) -> bool:
+        channel = self._channels[entry.alert.chat.platform]
+        try:
+            message_id = await channel.send_alert(entry.alert)
+        except DeliveryError as error:
+            await self._record_failure(entry, error)
+            return error.permanent
+        except Exception as error:  # an adapter bug must not stop delivery to other chats
+            log.exception("sending alert %s to %s failed", entry.id, entry.alert.chat)
+            await self._record_failure(entry, DeliveryError(f"unexpected error: {error}"))
+            return False
+        async with self._engine.begin() as conn:
+            await outbox.mark_sent(conn, entry.id, now=self._clock(), message_id=message_id)
+        self.sent += 1
+        return True
+
+    async def _record_failure(self, entry: outbox.OutboxEntry, error: DeliveryError) -> None:
+        attempts = entry.attempts + 1
+        async with self._engine.begin() as conn:
+            if error.permanent or attempts >= self._max_attempts:
+                log.warning("alert %s to %s failed for good: %s", entry.id, entry.alert.chat, error)
+                await outbox.mark_failed(conn, entry.id, error=str(error))
+                return
+            delay = error.retry_after or min(5 * 2**entry.attempts, 3600)
+            await outbox.mark_retry(
+                conn,
+                entry.id,
+                error=str(error),
+                next_attempt_at=self._clock() + timedelta(seconds=delay),
+            )
+
+    async def _postpone(self, entries: list[outbox.OutboxEntry]) -> None:
+        if not entries:
+            return
+        async with self._engine.begin() as conn:
+            for entry in entries:
+                await outbox.release(conn, entry.id, next_attempt_at=self._clock())

@@ -1,0 +1,25 @@
+"""Render an alert for a channel. Plain text here; Telegram HTML and Slack blocks build on it."""
+
+from __future__ import annotations
+
+from bot.model import Alert
+
+__all__ = ["render_alert_text"]
+
+
+def render_alert_text(alert: Alert) -> str:
+    """The alert as a person reads it in a terminal or a plain-text chat."""
+    lines = [alert.title]
+    if alert.summary and alert.summary != alert.title:
+        lines.append(alert.summary)
+    for link in alert.links:
+        lines.append(link)
+    meta = [f"Topic: {alert.topic_name}"]
+    if alert.why:
+        meta.append("matched: " + " + ".join(alert.why))
+    if alert.source_titles:
+        meta.append("source: " + ", ".join(alert.source_titles))
+    if alert.published:
+        meta.append(alert.published.strftime("%Y-%m-%d %H:%M UTC"))
+    lines.append(" · ".join(meta))
+    return "\n".join(lines)

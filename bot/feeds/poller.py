@@ -1,0 +1,199 @@
+"""Poll: fetch the feeds that are due, hand their items to ingest, decide when to look again.
+
+Each feed carries ``next_check_at``. A feed that just published is polled sooner (down to
+``min_interval``), a quiet one at its normal interval; the server's own hints (``<ttl>``,
+Cache-Control max-age, Retry-After) push the next check later, errors back off exponentially, and
+all of it stays within ``max_interval``. A feed that keeps failing is never dropped silently: its
+error count and last error are on the feed for users and operators to see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import utcnow
+from bot.errors import FeedError
+from bot.feeds.fetch import FetchResult
+from bot.feeds.parse import ParsedFeed
+from bot.ingest import Ingestor
+from bot.settings import PollSettings
+from bot.store import feeds as feed_store
+from bot.store.feeds import FeedRow
+
+__all__ = ["PollOutcome", "Poller", "next_delay"]
+
+log = logging.getLogger(__name__)
+
+PERMANENT_FAILURES_BEFORE_RETIRING = 3
+
+Fetch = Callable[..., Awaitable[FetchResult]]
+Parse = Callable[[bytes, str, str | None], Awaitable[ParsedFeed]]
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    feed_url: str
+    status: str  # "ok", "not-modified" or "error"
+    new_items: int = 0
+    alerts: int = 0
+    error: str | None = None
+
+
+def next_delay(
+    settings: PollSettings,
+    *,
+    feed_interval: int | None,
+    had_new_items: bool = False,
+    server_hint: float | None = None,
+    error_count: int = 0,
+) -> float:
+    """Seconds until the next check of a feed."""
+    base = min(max(feed_interval or settings.interval, settings.min_interval), settings.max_interval)
+    if error_count:
+        delay = float(base * 2 ** min(error_count - 1, 16))
+    elif had_new_items:
+        delay = max(float(settings.min_interval), base / 2)
+    else:
+        delay = float(base)
+    if server_hint:
+        delay = max(delay, server_hint)
+    return min(delay, float(settings.max_interval))
+
+
+class Poller:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        fetch: Fetch,
+        parse: Parse,
+        ingestor: Ingestor,
+        settings: PollSettings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        on_alerts: Callable[[], None] = lambda: None,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._engine = engine
+        self._fetch = fetch
+        self._parse = parse
+        self._ingestor = ingestor
+        self._settings = settings
+        self._clock = clock
+        self._on_alerts = on_alerts
+        self._lease = lease
+        self._running = 0
+
+    @property
+    def busy(self) -> bool:
+        return self._running > 0
+
+    async def poll_due(self) -> list[PollOutcome]:
+        """Poll every due feed (bounded concurrency); returns what each poll did."""
+        async with self._engine.begin() as conn:
+            due = await feed_store.claim_due_feeds(
+                conn, now=self._clock(), limit=self._settings.concurrency * 5, lease=self._lease
+            )
+        if not due:
+            return []
+        limit = asyncio.Semaphore(self._settings.concurrency)
+
+        async def bounded(row: FeedRow) -> PollOutcome:
+            async with limit:
+                return await self.poll_feed(row)
+
+        return list(await asyncio.gather(*(bounded(row) for row in due)))
+
+    async def poll_feed(self, feed: FeedRow) -> PollOutcome:
+        self._running += 1
+        try:
+            return await self._poll(feed)
+        finally:
+            self._running -= 1
+
+    async def _poll(self, feed: FeedRow) -> PollOutcome:
+        try:
+            result = await self._fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+            if result.not_modified:
+                parsed = None
+            else:
+                parsed = await self._parse(result.content, result.final_url, result.content_type)
+        except FeedError as error:
+            return await self._record_error(feed, error)
+        now = self._clock()
+        if parsed is None:
+            async with self._engine.begin() as conn:
+                await feed_store.record_success(conn, feed.id, **self._success(feed, result, None))
+            return PollOutcome(feed.url, "not-modified")
+        async with self._engine.begin() as conn:
+            outcome = await self._ingestor.ingest(
+                conn, feed.id, parsed.items, now=now, first_fetch=feed.never_fetched
+            )
+            state = self._success(feed, result, parsed, had_new=bool(outcome.new_items))
+            await feed_store.record_success(conn, feed.id, **state)
+        if outcome.alerts:
+            self._on_alerts()
+        log.info(
+            "polled %s: %d items, %d new, %d alerts",
+            feed.url,
+            len(parsed.items),
+            outcome.new_items,
+            outcome.alerts,
+        )
+        return PollOutcome(feed.url, "ok", new_items=outcome.new_items, alerts=outcome.alerts)
+
+    def _success(
+        self,
+        feed: FeedRow,
+        result: FetchResult,
+        parsed: ParsedFeed | None,
+        *,
+        had_new: bool = False,
+    ) -> dict[str, Any]:
+        """The fetch state to store after a successful poll, with the next check time."""
+        now = self._clock()
+        ttl = parsed.ttl if parsed else None
+        hint = max(filter(None, [ttl, result.max_age]), default=None)
+        delay = next_delay(
+            self._settings, feed_interval=feed.interval, had_new_items=had_new, server_hint=hint
+        )
+        return {
+            "now": now,
+            "next_check_at": now + timedelta(seconds=delay),
+            "status": result.status,
+            "etag": result.etag,
+            "last_modified": result.last_modified,
+            "title": parsed.title if parsed else None,
+            "had_new_items": had_new,
+            "warning": parsed.warning if parsed else None,
+        }
+
+    async def _record_error(self, feed: FeedRow, error: FeedError) -> PollOutcome:
+        now = self._clock()
+        errors = feed.error_count + 1
+        delay = next_delay(
+            self._settings,
+            feed_interval=feed.interval,
+            server_hint=error.retry_after,
+            error_count=errors,
+        )
+        retire = error.permanent and errors >= PERMANENT_FAILURES_BEFORE_RETIRING
+        message = f"{error} ({errors} times): feed retired" if retire else str(error)
+        async with self._engine.begin() as conn:
+            await feed_store.record_failure(
+                conn,
+                feed.id,
+                now=now,
+                next_check_at=now + timedelta(seconds=delay),
+                error=message,
+                disable=retire,
+            )
+        log.warning("feed %s failed: %s", feed.url, message)
+        return PollOutcome(feed.url, "error", error=message)
+

@@ -1,0 +1,76 @@
+"""Route: matches × subscriptions → one alert per (chat, story).
+
+A pure function: it takes the new items with their matches and the subscribers of the matched
+topics, and returns the alerts to write to the outbox. When one item matches several topics a chat
+follows, the chat still gets one alert, naming every topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.model import Alert, Delivery, Item, Match, Topic
+from bot.store.alerts import NewAlert
+from bot.store.chats import Subscriber
+from bot.store.items import StoredItem
+
+__all__ = ["MatchedItem", "route", "story_key"]
+
+Summarizer = Callable[[Item, Match | None], str]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedItem:
+    stored: StoredItem
+    matches: tuple[Match, ...]
+
+
+def story_key(item: Item) -> str:
+    """What makes two items the same story for a chat: the canonical URL, else the item key."""
+    return f"url:{item.url}" if item.url else f"key:{item.feed_url}#{item.key}"
+
+
+def route(
+    matched: Sequence[MatchedItem],
+    subscribers: Mapping[str, Sequence[Subscriber]],
+    topics: Mapping[str, Topic],
+    summarize: Summarizer,
+) -> list[NewAlert]:
+    alerts: list[NewAlert] = []
+    for entry in matched:
+        by_chat: dict[int, tuple[Subscriber, list[Match]]] = {}
+        for match in entry.matches:
+            for subscriber in subscribers.get(match.topic_id, ()):
+                if subscriber.delivery == Delivery.DIGEST:
+                    continue
+                by_chat.setdefault(subscriber.chat_pk, (subscriber, []))[1].append(match)
+        for subscriber, chat_matches in by_chat.values():
+            alert = _build_alert(entry.stored.item, subscriber, chat_matches, topics, summarize)
+            alerts.append(
+                NewAlert(subscriber.chat_pk, entry.stored.id, story_key(entry.stored.item), alert)
+            )
+    return alerts
+
+
+def _build_alert(
+    item: Item,
+    subscriber: Subscriber,
+    matches: Sequence[Match],
+    topics: Mapping[str, Topic],
+    summarize: Summarizer,
+) -> Alert:
+    first = matches[0]
+    names = [topics[m.topic_id].name if m.topic_id in topics else m.topic_id for m in matches]
+    why = tuple(dict.fromkeys(term for match in matches for term in match.terms))
+    return Alert(
+        chat=subscriber.chat,
+        topic_id=first.topic_id,
+        topic_name=", ".join(names),
+        title=item.title,
+        summary=summarize(item, first),
+        links=(item.url,) if item.url else (),
+        published=item.published,
+        why=why,
+        source_titles=(item.source_title,) if item.source_title else (),
+    )

@@ -1,0 +1,206 @@
+"""The outbox: alerts written durably before any send, then claimed, sent and marked.
+
+A claim moves an alert to ``sending`` with a lease. If the process dies between the send and the
+mark, the lease runs out and the alert is sent again: at most one duplicate per crash, never a
+loss. Per-chat order is kept by always taking a chat's oldest alert first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.model import Alert, ChatRef, Platform
+from bot.store.tables import alerts, chats
+
+__all__ = [
+    "NewAlert",
+    "OutboxEntry",
+    "alert_from_payload",
+    "alert_to_payload",
+    "claim_due_alerts",
+    "count_by_status",
+    "enqueue_alerts",
+    "mark_failed",
+    "mark_retry",
+    "mark_sent",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    chat_pk: int
+    item_id: int
+    story_key: str
+    alert: Alert
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    id: int
+    attempts: int
+    alert: Alert
+
+
+def alert_to_payload(alert: Alert) -> dict[str, Any]:
+    return {
+        "topic_id": alert.topic_id,
+        "topic_name": alert.topic_name,
+        "title": alert.title,
+        "summary": alert.summary,
+        "links": list(alert.links),
+        "published": alert.published.isoformat() if alert.published else None,
+        "why": list(alert.why),
+        "source_titles": list(alert.source_titles),
+    }
+
+
+def alert_from_payload(chat: ChatRef, payload: dict[str, Any]) -> Alert:
+    published = payload.get("published")
+    return Alert(
+        chat=chat,
+        topic_id=payload["topic_id"],
+        topic_name=payload["topic_name"],
+        title=payload["title"],
+        summary=payload["summary"],
+        links=tuple(payload["links"]),
+        published=datetime.fromisoformat(published) if published else None,
+        why=tuple(payload.get("why", ())),
+        source_titles=tuple(payload.get("source_titles", ())),
+    )
+
+
+async def enqueue_alerts(
+    conn: AsyncConnection, new_alerts: Sequence[NewAlert], *, now: datetime
+) -> int:
+    """Write alerts; a story already queued for a chat is skipped. Returns how many were added."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    added = 0
+    for new in new_alerts:
+        statement = (
+            dialect.insert(alerts)
+            .values(
+                chat_id=new.chat_pk,
+                item_id=new.item_id,
+                topic_id=new.alert.topic_id,
+                story_key=new.story_key,
+                payload=alert_to_payload(new.alert),
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["chat_id", "story_key"])
+        )
+        added += (await conn.execute(statement)).rowcount or 0
+    return added
+
+
+async def claim_due_alerts(
+    conn: AsyncConnection,
+    *,
+    platforms: Sequence[Platform],
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+) -> list[OutboxEntry]:
+    """Lease due alerts (pending, retry due, or a lease that ran out after a crash).
+
+    An alert waits while an older alert of its chat is still waiting, so a chat's order holds.
+    """
+    older = alerts.alias("older")
+    blocked_by_older = (
+        select(older.c.id)
+        .where(
+            older.c.chat_id == alerts.c.chat_id,
+            older.c.id < alerts.c.id,
+            older.c.status.in_(["pending", "sending"]),
+            older.c.next_attempt_at > now,
+        )
+        .exists()
+    )
+    due = (
+        select(alerts.c.id, alerts.c.attempts, alerts.c.payload, chats.c.platform, chats.c.chat_id)
+        .join(chats, chats.c.id == alerts.c.chat_id)
+        .where(
+            chats.c.platform.in_([str(platform) for platform in platforms]),
+            alerts.c.status.in_(["pending", "sending"]),
+            alerts.c.next_attempt_at <= now,
+            ~blocked_by_older,
+        )
+        .order_by(alerts.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True, of=alerts)
+    rows = (await conn.execute(due)).all()
+    if not rows:
+        return []
+    await conn.execute(
+        update(alerts)
+        .where(alerts.c.id.in_([row.id for row in rows]))
+        .values(status="sending", next_attempt_at=now + lease)
+    )
+    return [
+        OutboxEntry(
+            row.id,
+            row.attempts,
+            alert_from_payload(ChatRef(Platform(row.platform), row.chat_id), row.payload),
+        )
+        for row in rows
+    ]
+
+
+async def mark_sent(
+    conn: AsyncConnection, alert_id: int, *, now: datetime, message_id: str | None
+) -> None:
+    await conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(status="sent", sent_at=now, message_id=message_id, last_error=None)
+    )
+
+
+async def mark_retry(
+    conn: AsyncConnection, alert_id: int, *, error: str, next_attempt_at: datetime
+) -> None:
+    await conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(
+            status="pending",
+            attempts=alerts.c.attempts + 1,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+        )
+    )
+
+
+async def mark_failed(conn: AsyncConnection, alert_id: int, *, error: str) -> None:
+    await conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(status="failed", attempts=alerts.c.attempts + 1, last_error=error)
+    )
+
+
+async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(select(alerts.c.status, func.count()).group_by(alerts.c.status))
+    return {status: count for status, count in rows.tuples()}
+
+
+
+
+async def release(conn: AsyncConnection, alert_id: int, *, next_attempt_at: datetime) -> None:
+    """Give a claimed alert back unsent (its chat's earlier alert must go first)."""
+    await conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(status="pending", next_attempt_at=next_attempt_at)
+    )

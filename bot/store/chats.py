@@ -1,0 +1,161 @@
+"""Chats, their subscriptions, and the topics they can subscribe to."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.model import ChatRef, Delivery, Platform, Topic
+from bot.store.tables import chats, subscriptions, topics
+
+__all__ = [
+    "Subscriber",
+    "ensure_chat",
+    "list_subscriptions",
+    "subscribe",
+    "subscribers_by_topic",
+    "sync_builtin_topics",
+    "unsubscribe",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    chat_pk: int
+    chat: ChatRef
+    delivery: Delivery
+
+
+async def ensure_chat(
+    conn: AsyncConnection,
+    chat: ChatRef,
+    *,
+    now: datetime,
+    title: str | None = None,
+    kind: str = "private",
+) -> int:
+    """The chat's row id, creating the row on first contact."""
+    query = select(chats.c.id).where(
+        chats.c.platform == str(chat.platform), chats.c.chat_id == chat.chat_id
+    )
+    existing = (await conn.execute(query)).scalar()
+    if existing is not None:
+        return int(existing)
+    result = await conn.execute(
+        chats.insert()
+        .values(
+            platform=str(chat.platform),
+            chat_id=chat.chat_id,
+            title=title,
+            kind=kind,
+            timezone="UTC",
+            paused=False,
+            active=True,
+            created_at=now,
+        )
+        .returning(chats.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def subscribe(
+    conn: AsyncConnection,
+    chat_pk: int,
+    topic_id: str,
+    *,
+    now: datetime,
+    delivery: Delivery = Delivery.INSTANT,
+) -> bool:
+    """Subscribe (or change the delivery mode); True when the subscription is new."""
+    query = select(subscriptions.c.id).where(
+        subscriptions.c.chat_id == chat_pk, subscriptions.c.topic_id == topic_id
+    )
+    existing = (await conn.execute(query)).scalar()
+    if existing is not None:
+        await conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == existing)
+            .values(delivery=str(delivery))
+        )
+        return False
+    await conn.execute(
+        subscriptions.insert().values(
+            chat_id=chat_pk, topic_id=topic_id, delivery=str(delivery), created_at=now
+        )
+    )
+    return True
+
+
+async def unsubscribe(conn: AsyncConnection, chat_pk: int, topic_id: str) -> bool:
+    result = await conn.execute(
+        delete(subscriptions).where(
+            subscriptions.c.chat_id == chat_pk, subscriptions.c.topic_id == topic_id
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def list_subscriptions(conn: AsyncConnection, chat_pk: int) -> list[tuple[str, Delivery]]:
+    rows = await conn.execute(
+        select(subscriptions.c.topic_id, subscriptions.c.delivery)
+        .where(subscriptions.c.chat_id == chat_pk)
+        .order_by(subscriptions.c.topic_id)
+    )
+    return [(row.topic_id, Delivery(row.delivery)) for row in rows]
+
+
+async def subscribers_by_topic(
+    conn: AsyncConnection, topic_ids: Iterable[str]
+) -> dict[str, list[Subscriber]]:
+    """Active, unpaused chats subscribed to each topic."""
+    wanted = list(set(topic_ids))
+    if not wanted:
+        return {}
+    rows = await conn.execute(
+        select(
+            subscriptions.c.topic_id,
+            subscriptions.c.delivery,
+            chats.c.id,
+            chats.c.platform,
+            chats.c.chat_id,
+        )
+        .join(chats, chats.c.id == subscriptions.c.chat_id)
+        .where(subscriptions.c.topic_id.in_(wanted), chats.c.active, ~chats.c.paused)
+        .order_by(chats.c.id)
+    )
+    found: dict[str, list[Subscriber]] = defaultdict(list)
+    for row in rows:
+        chat = ChatRef(Platform(row.platform), row.chat_id)
+        found[row.topic_id].append(Subscriber(row.id, chat, Delivery(row.delivery)))
+    return found
+
+
+async def sync_builtin_topics(
+    conn: AsyncConnection, builtins: Iterable[Topic], *, now: datetime
+) -> None:
+    """Store the configured topics so chats and other instances see the same set."""
+    wanted = {topic.id: topic for topic in builtins}
+    present = set((await conn.execute(select(topics.c.id).where(topics.c.builtin))).scalars())
+    for topic in wanted.values():
+        values = {
+            "name": topic.name,
+            "query": topic.query,
+            "description": topic.description,
+            "languages": list(topic.languages),
+            "sources": list(topic.sources),
+            "min_score": topic.min_score,
+        }
+        if topic.id in present:
+            await conn.execute(update(topics).where(topics.c.id == topic.id).values(**values))
+        else:
+            await conn.execute(
+                topics.insert().values(id=topic.id, builtin=True, created_at=now, **values)
+            )
+    stale = present - set(wanted)
+    if stale:
+        await conn.execute(delete(topics).where(topics.c.id.in_(stale)))

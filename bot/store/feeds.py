@@ -1,0 +1,196 @@
+"""Feed rows and their fetch state: what to poll next, and what the last poll said.
+
+``claim_due_feeds`` leases a due feed by pushing its ``next_check_at`` forward before the poll, so
+a crashed poll is retried once the lease runs out and two pollers never take the same feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.model import Feed
+from bot.store.tables import feeds
+
+__all__ = [
+    "FeedRow",
+    "add_feed",
+    "claim_due_feeds",
+    "get_feed",
+    "list_feeds",
+    "record_failure",
+    "record_success",
+    "remove_feed",
+    "sync_configured_feeds",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    id: int
+    url: str
+    title: str | None
+    interval: int | None
+    fulltext: bool
+    origin: str
+    etag: str | None
+    last_modified: str | None
+    next_check_at: datetime
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    last_status: int | None
+    error_count: int
+    last_error: str | None
+
+    @property
+    def never_fetched(self) -> bool:
+        return self.last_success_at is None
+
+
+_COLUMNS = [feeds.c[name] for name in FeedRow.__dataclass_fields__]
+
+
+def _row(row: object) -> FeedRow:
+    return FeedRow(**row._mapping)  # type: ignore[attr-defined]
+
+
+async def add_feed(
+    conn: AsyncConnection, feed: Feed, *, now: datetime, origin: str = "user"
+) -> FeedRow:
+    """Insert a feed (due at once) or return the existing row for its URL."""
+    existing = await get_feed(conn, feed.url)
+    if existing is not None:
+        return existing
+    await conn.execute(
+        feeds.insert().values(
+            url=feed.url,
+            title=feed.title,
+            interval=feed.interval,
+            fulltext=feed.fulltext,
+            origin=origin,
+            enabled=True,
+            next_check_at=now,
+            error_count=0,
+            created_at=now,
+        )
+    )
+    row = await get_feed(conn, feed.url)
+    assert row is not None
+    return row
+
+
+async def sync_configured_feeds(
+    conn: AsyncConnection, configured: Iterable[Feed], *, now: datetime
+) -> int:
+    """Make the store's config-origin feeds equal to the configuration; returns how many are new.
+
+    Feeds added by users (origin "user" or "opml") are left alone.
+    """
+    wanted = {feed.url: feed for feed in configured}
+    rows = (await conn.execute(select(feeds.c.url, feeds.c.origin))).all()
+    present = {row.url: row.origin for row in rows}
+    added = 0
+    for url, feed in wanted.items():
+        if url not in present:
+            await add_feed(conn, feed, now=now, origin="config")
+            added += 1
+        else:
+            await conn.execute(
+                update(feeds)
+                .where(feeds.c.url == url)
+                .values(title=feed.title, interval=feed.interval, fulltext=feed.fulltext)
+            )
+    stale = [url for url, origin in present.items() if origin == "config" and url not in wanted]
+    if stale:
+        await conn.execute(feeds.delete().where(feeds.c.url.in_(stale)))
+    return added
+
+
+async def remove_feed(conn: AsyncConnection, url: str) -> bool:
+    result = await conn.execute(feeds.delete().where(feeds.c.url == url))
+    return bool(result.rowcount)
+
+
+async def get_feed(conn: AsyncConnection, url: str) -> FeedRow | None:
+    row = (await conn.execute(select(*_COLUMNS).where(feeds.c.url == url))).first()
+    return _row(row) if row else None
+
+
+async def list_feeds(conn: AsyncConnection) -> list[FeedRow]:
+    rows = await conn.execute(select(*_COLUMNS).order_by(feeds.c.id))
+    return [_row(row) for row in rows]
+
+
+async def claim_due_feeds(
+    conn: AsyncConnection, *, now: datetime, limit: int, lease: timedelta
+) -> list[FeedRow]:
+    """Take up to ``limit`` due feeds, leasing each until ``now + lease``."""
+    due = select(*_COLUMNS).where(feeds.c.enabled, feeds.c.next_check_at <= now)
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = [_row(row) for row in await conn.execute(due.order_by(feeds.c.next_check_at).limit(limit))]
+    if rows:
+        await conn.execute(
+            update(feeds)
+            .where(feeds.c.id.in_([row.id for row in rows]))
+            .values(next_check_at=now + lease)
+        )
+    return rows
+
+
+async def record_success(
+    conn: AsyncConnection,
+    feed_id: int,
+    *,
+    now: datetime,
+    next_check_at: datetime,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+    title: str | None,
+    had_new_items: bool,
+    warning: str | None = None,
+) -> None:
+    values: dict[str, object] = {
+        "next_check_at": next_check_at,
+        "last_checked_at": now,
+        "last_success_at": now,
+        "last_status": status,
+        "etag": etag,
+        "last_modified": last_modified,
+        "error_count": 0,
+        "last_error": warning,
+    }
+    if had_new_items:
+        values["last_new_item_at"] = now
+    if title:
+        values["title"] = func.coalesce(feeds.c.title, title)
+    await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+
+
+async def record_failure(
+    conn: AsyncConnection,
+    feed_id: int,
+    *,
+    now: datetime,
+    next_check_at: datetime,
+    error: str,
+    status: int | None = None,
+    disable: bool = False,
+) -> None:
+    values: dict[str, object] = {
+        "next_check_at": next_check_at,
+        "last_checked_at": now,
+        "last_status": status,
+        "error_count": feeds.c.error_count + 1,
+        "last_error": error,
+    }
+    if disable:
+        values["enabled"] = False
+    await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+
+
