@@ -88,11 +88,37 @@ class Poller:
         self._clock = clock
         self._on_alerts = on_alerts
         self._lease = lease
-        self._running = 0
+        self._in_flight: set[asyncio.Task[PollOutcome]] = set()
 
-    @property
-    def busy(self) -> bool:
-        return self._running > 0
+    async def tick(self) -> None:
+        """Start polls for due feeds, up to the concurrency limit, without waiting for them.
+
+        Called every second by the scheduler; a slow feed never holds up the others.
+        """
+        free = self._settings.concurrency - len(self._in_flight)
+        if free <= 0:
+            return
+        async with self._engine.begin() as conn:
+            due = await feed_store.claim_due_feeds(
+                conn, now=self._clock(), limit=free, lease=self._lease
+            )
+        for row in due:
+            task = asyncio.create_task(self.poll_feed(row), name=f"poll {row.url}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def wait_idle(self, timeout: float) -> None:
+        """Let polls in flight finish; cancel what is left after ``timeout`` seconds.
+
+        A cancelled poll has committed nothing, so its feed is simply polled again later.
+        """
+        if not self._in_flight:
+            return
+        _, pending = await asyncio.wait(set(self._in_flight), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
     async def poll_due(self) -> list[PollOutcome]:
         """Poll every due feed (bounded concurrency); returns what each poll did."""
@@ -111,11 +137,13 @@ class Poller:
         return list(await asyncio.gather(*(bounded(row) for row in due)))
 
     async def poll_feed(self, feed: FeedRow) -> PollOutcome:
-        self._running += 1
         try:
             return await self._poll(feed)
-        finally:
-            self._running -= 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug on one feed must not stop polling the others
+            log.exception("polling %s failed unexpectedly", feed.url)
+            return PollOutcome(feed.url, "error", error="internal error while polling")
 
     async def _poll(self, feed: FeedRow) -> PollOutcome:
         try:

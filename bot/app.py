@@ -1,0 +1,177 @@
+"""The composition root: builds every service from ``Settings``, starts them, stops them.
+
+Nothing else in the bot reads settings or creates clients; each service gets what it needs here.
+Start-up order: store (migrated) → topics and feeds synced → channels → poller, deliverer,
+scheduler → HTTP. Shutdown runs in reverse and lets in-flight work finish for a few seconds; what
+it cannot finish was never committed and is simply fetched again on the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TextIO
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.chat.base import Channel
+from bot.chat.console import CONSOLE_CHAT, ConsoleChannel
+from bot.clock import utcnow
+from bot.delivery.outbox import Deliverer
+from bot.feeds.fetch import Fetcher, FetchLimits
+from bot.feeds.parsing import FeedParser
+from bot.feeds.poller import Poller
+from bot.ingest import Ingestor
+from bot.match.matcher import Matcher
+from bot.model import Feed, Platform, Topic
+from bot.settings import Settings
+from bot.sources import configured_feeds, configured_topics
+from bot.store import chats as chat_store
+from bot.store import feeds as feed_store
+from bot.store.db import create_engine, migrate
+from bot.summarize import summarize
+from bot.web import WebServer, build_web_app
+
+__all__ = ["App", "AppOptions", "fetch_limits"]
+
+log = logging.getLogger(__name__)
+
+POLL_TICK_SECONDS = 1.0
+SHUTDOWN_GRACE_SECONDS = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class AppOptions:
+    """Knobs for embedding the app (the demo and tests), beyond what Settings holds."""
+
+    console_stream: TextIO | None = None
+    trusted_origins: frozenset[str] = frozenset()
+    extra_feeds: tuple[Feed, ...] = ()
+    start_scheduler: bool = True
+    channels: dict[Platform, Channel] = field(default_factory=dict)
+
+
+class App:
+    def __init__(self, settings: Settings, options: AppOptions | None = None) -> None:
+        self.settings = settings
+        self.options = options or AppOptions()
+        self.running = False
+        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.topics: dict[str, Topic] = {t.id: t for t in configured_topics(settings)}
+        self.matcher = Matcher(self.topics.values())
+        self.fetcher = Fetcher(fetch_limits(settings, self.options.trusted_origins))
+        self.parser = FeedParser(timeout=settings.fetch.parse_timeout)
+        self.channels = self._build_channels()
+        self.deliverer = Deliverer(self.engine, self.channels)
+        self.ingestor = Ingestor(
+            self.matcher,
+            self.topics,
+            summarize,
+            first_fetch_max_age=timedelta(seconds=settings.poll.first_fetch_max_age),
+            max_item_age=timedelta(seconds=settings.poll.max_item_age),
+        )
+        self.poller = Poller(
+            self.engine,
+            self.fetcher.fetch,
+            self.parser.parse,
+            self.ingestor,
+            settings.poll,
+            on_alerts=self.deliverer.wake,
+        )
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.web: WebServer | None = None
+        self._stop = asyncio.Event()
+        self._deliver_task: asyncio.Task[None] | None = None
+
+    def _build_channels(self) -> dict[Platform, Channel]:
+        channels: dict[Platform, Channel] = dict(self.options.channels)
+        mode = self.settings.console.enabled
+        if mode == "always" or (mode == "auto" and not channels):
+            channels[Platform.CONSOLE] = ConsoleChannel(self.options.console_stream)
+        return channels
+
+    async def prepare(self) -> None:
+        """Migrate the store and make it agree with the configuration."""
+        await migrate(self.engine)
+        now = utcnow()
+        feeds = [*configured_feeds(self.settings), *self.options.extra_feeds]
+        async with self.engine.begin() as conn:
+            await chat_store.sync_builtin_topics(conn, self.topics.values(), now=now)
+            added = await feed_store.sync_configured_feeds(conn, feeds, now=now)
+            if Platform.CONSOLE in self.channels:
+                await self._subscribe_console(conn, now)
+        log.info("%d topics, %d configured feeds (%d new)", len(self.topics), len(feeds), added)
+
+    async def _subscribe_console(self, conn: AsyncConnection, now: datetime) -> None:
+        wanted: Iterable[str] = self.settings.console.topics or self.topics.keys()
+        chat_pk = await chat_store.ensure_chat(conn, CONSOLE_CHAT, now=now, title="terminal")
+        for topic_id in wanted:
+            await chat_store.subscribe(conn, chat_pk, topic_id, now=now)
+
+    async def start(self) -> None:
+        await self.prepare()
+        self._deliver_task = asyncio.create_task(self.deliverer.run(self._stop))
+        if self.options.start_scheduler:
+            self.scheduler.add_job(
+                self.poller.tick,
+                "interval",
+                seconds=POLL_TICK_SECONDS,
+                id="poll",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=utcnow(),
+            )
+            self.scheduler.start()
+        if self.settings.http.enabled:
+            app = build_web_app(lambda: self.running)
+            self.web = WebServer(app, host=self.settings.http.host, port=self.settings.http.port)
+            await self.web.start()
+        self.running = True
+        log.info("Wirewatch running: channels %s", ", ".join(map(str, self.channels)) or "none")
+
+    async def stop(self) -> None:
+        """Stop cleanly: polls in flight get a short grace, then are abandoned uncommitted."""
+        self.running = False
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.poller.wait_idle(SHUTDOWN_GRACE_SECONDS)
+        self._stop.set()
+        if self._deliver_task is not None:
+            try:
+                await asyncio.wait_for(self._deliver_task, SHUTDOWN_GRACE_SECONDS)
+            except TimeoutError:
+                log.warning("delivery did not finish in time; unsent alerts stay queued")
+        if self.web is not None:
+            await self.web.stop()
+        await self.fetcher.aclose()
+        self.parser.close()
+        for channel in self.channels.values():
+            await channel.aclose()
+        await self.engine.dispose()
+        log.info("Wirewatch stopped")
+
+    async def run_until_stopped(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+
+def fetch_limits(settings: Settings, trusted_origins: frozenset[str]) -> FetchLimits:
+    fetch = settings.fetch
+    return FetchLimits(
+        max_bytes=fetch.max_bytes,
+        connect_timeout=fetch.connect_timeout,
+        read_timeout=fetch.read_timeout,
+        total_timeout=fetch.total_timeout,
+        max_redirects=fetch.max_redirects,
+        per_host=fetch.per_host,
+        user_agent=fetch.user_agent,
+        allow_private_networks=fetch.allow_private_networks,
+        trusted_origins=trusted_origins,
+    )

@@ -1,0 +1,108 @@
+"""The ``wirewatch`` command: run the bot, try it offline, and manage its feeds.
+
+Every sub-command prints a clear one-line error and exits non-zero on bad input or settings;
+tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.errors import WirewatchError
+from bot.logs import configure_logging
+from bot.settings import Settings, load_settings
+
+__all__ = ["main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wirewatch",
+        description="Watch news feeds and alert chats when tracked topics appear.",
+    )
+    parser.add_argument("--version", action="version", version=f"wirewatch {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser(
+        "run", help="run the bot: poll feeds, match topics, deliver alerts (Ctrl-C stops)"
+    )
+    commands.add_parser(
+        "demo", help="run the pipeline over the bundled sample feeds, offline, and print alerts"
+    )
+    check = commands.add_parser("check-feed", help="fetch and parse one feed; print its items")
+    check.add_argument("url", help="the feed's URL")
+    check.add_argument("--limit", type=int, default=20, help="items to print (default 20)")
+    opml_in = commands.add_parser("import-opml", help="add the feeds of an OPML file")
+    opml_in.add_argument("file", type=Path, help="OPML file exported by a feed reader")
+    commands.add_parser("export-opml", help="print the feed list as OPML")
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    match = commands.add_parser("match", help="show which topics a text matches, and why")
+    match.add_argument("text", help="a headline or paragraph")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log.level, settings.log.format, _secrets(settings))
+        return asyncio.run(_dispatch(args, settings))
+    except WirewatchError as error:
+        print(f"wirewatch: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _secrets(settings: Settings) -> list[str]:
+    secrets = [
+        settings.telegram.bot_token,
+        settings.telegram.webhook_secret,
+        settings.slack.bot_token,
+        settings.slack.signing_secret,
+        settings.slack.app_token,
+    ]
+    return [secret.get_secret_value() for secret in secrets if secret]
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import commands
+
+    match args.command:
+        case "run":
+            return await _run(settings)
+        case "demo":
+            from bot.demo import run_demo
+
+            return await run_demo()
+        case "check-feed":
+            return await commands.check_feed(settings, args.url, limit=args.limit)
+        case "import-opml":
+            return await commands.import_opml(settings, args.file)
+        case "export-opml":
+            return await commands.export_opml(settings)
+        case "migrate":
+            return await commands.migrate_store(settings)
+        case "match":
+            return commands.match_text(settings, args.text)
+    raise AssertionError(args.command)
+
+
+async def _run(settings: Settings) -> int:
+    from bot.app import App
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await App(settings).run_until_stopped(stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
