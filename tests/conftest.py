@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.db import create_engine, migrate
+from tests.feedserver import FeedServer
 
 
 # Set to a postgresql+asyncpg:// URL to run the store tests on PostgreSQL (.ci/run does).
@@ -75,8 +76,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def feed_server() -> Iterator["FeedServer"]:
-    from tests.feedserver import FeedServer
+def feed_server() -> Iterator[FeedServer]:
 
     with FeedServer() as server:
         yield server

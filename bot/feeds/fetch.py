@@ -1,0 +1,461 @@
+"""Fetch one feed over HTTP: a ``FetchResult``, or a ``FeedError`` a person can read.
+
+For each URL, in this order:
+
+1. ``check_url`` refuses unsafe schemes and literal private addresses, then a per-host slot is
+   taken (at most ``per_host`` concurrent requests per host:port);
+2. a conditional GET (If-None-Match / If-Modified-Since) goes out through ``GuardedTransport``,
+   which checks the address actually connected to (see ``bot.feeds.guard``);
+3. redirects are followed here, at most ``max_redirects``, each target checked again;
+4. the body is streamed and decoded here (gzip, deflate, br; at most two stacked) in bounded
+   pieces, so a compression bomb stops at ``max_bytes`` of decoded data without being held in
+   memory;
+5. the requests must finish within ``total_timeout`` together (waiting for a per-host slot is not
+   counted), so a server that trickles one byte a second cannot hold a fetch forever.
+
+Answers other than 2xx and 304 become ``FeedError``: "HTTP 404 Not Found", "HTTP 410 Gone: feed
+retired" (``permanent``), 429/503 with ``retry_after`` from Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import re
+import ssl
+import time
+import weakref
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from types import TracebackType
+from typing import Protocol, Self
+
+import brotli
+import httpx
+
+from bot.errors import FeedError, UnsafeURLError
+from bot.feeds.guard import (
+    DEFAULT_PORTS,
+    GuardedBackend,
+    GuardedTransport,
+    Resolver,
+    check_url,
+    origin_key,
+)
+
+__all__ = ["FetchLimits", "FetchResult", "Fetcher"]
+
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, */*;q=0.8"
+)
+# Brotli output can only be bounded with the Decompressor API of brotli >= 1.2; without it a
+# few hundred compressed bytes could expand to gigabytes in one call, so "br" is not offered.
+_BOUNDED_BROTLI = hasattr(brotli.Decompressor, "can_accept_more_data")
+_ACCEPT_ENCODING = "gzip, deflate, br" if _BOUNDED_BROTLI else "gzip, deflate"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PIECE = 64 * 1024  # most decoded bytes produced per decompression step
+_MAX_ENCODINGS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """What one fetch may cost; ``trusted_origins`` ("host:port") are exempt from the guard."""
+
+    max_bytes: int = 10 * 1024 * 1024  # cap on the decoded body
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0  # all requests of one fetch, slow streams included
+    max_redirects: int = 5
+    per_host: int = 2  # concurrent requests per host
+    user_agent: str = "Wirewatch/0.1 (+https://github.com/wirewatch/wirewatch; news alert bot)"
+    allow_private_networks: bool = False
+    trusted_origins: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A successful fetch. ``content`` is the decoded body, ``b""`` when not modified."""
+
+    url: str  # as requested
+    final_url: str  # after redirects
+    status: int  # 2xx or 304
+    content: bytes
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    max_age: float | None  # Cache-Control max-age, seconds
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class _Redirect:
+    location: str  # as the server wrote it, for messages
+    target: str  # resolved against the URL that answered
+
+
+class Fetcher:
+    """Fetches feeds with one pooled HTTP/1.1 client; create once, share, ``aclose`` at the end.
+
+    ``transport`` replaces the guarded transport (the caller then owns address checks);
+    ``resolver`` replaces DNS for the guarded one (tests, custom resolvers).
+    """
+
+    def __init__(
+        self,
+        limits: FetchLimits = FetchLimits(),
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self._limits = limits
+        if transport is None:
+            backend = GuardedBackend(
+                allow_private=limits.allow_private_networks,
+                trusted_origins=limits.trusted_origins,
+                resolver=resolver,
+            )
+            transport = GuardedTransport(backend)
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            headers={
+                "User-Agent": limits.user_agent,
+                "Accept": _ACCEPT,
+                "Accept-Encoding": _ACCEPT_ENCODING,
+            },
+            timeout=httpx.Timeout(
+                limits.read_timeout, connect=limits.connect_timeout, pool=limits.total_timeout
+            ),
+            follow_redirects=False,
+            trust_env=False,  # an environment proxy would connect on our behalf, past the guard
+        )
+        self._host_slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET ``url``, conditionally when validators from the previous fetch are given."""
+        limits = self._limits
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = self._check(url)
+        seen = {current}
+        spent = 0.0
+        for _ in range(limits.max_redirects + 1):
+            async with self._host_slot(current):
+                started = time.monotonic()
+                answer = await self._exchange(url, current, headers, limits.total_timeout - spent)
+                spent += time.monotonic() - started
+            if isinstance(answer, FetchResult):
+                return answer
+            try:
+                target = self._check(answer.target)
+            except UnsafeURLError as exc:
+                raise UnsafeURLError(f"redirect to {answer.location}: {exc}") from None
+            if target in seen:
+                raise FeedError(f"redirect loop at {target}")
+            seen.add(target)
+            current = target
+        raise FeedError(f"more than {limits.max_redirects} redirects")
+
+    def _check(self, url: str) -> str:
+        return check_url(
+            url,
+            allow_private=self._limits.allow_private_networks,
+            trusted_origins=self._limits.trusted_origins,
+        )
+
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        parsed = httpx.URL(url)
+        key = origin_key(parsed.host, parsed.port or DEFAULT_PORTS[parsed.scheme])
+        slot = self._host_slots.get(key)
+        if slot is None:  # weak values: a host's slot lives while a fetch holds or awaits it
+            slot = self._host_slots[key] = asyncio.Semaphore(self._limits.per_host)
+        return slot
+
+    async def _exchange(
+        self, requested: str, url: str, headers: dict[str, str], budget: float
+    ) -> FetchResult | _Redirect:
+        """One request and its answer, within what is left of the total time budget."""
+        deadline = asyncio.timeout(max(budget, 0.0))
+        try:
+            async with deadline, self._client.stream("GET", url, headers=headers) as response:
+                return await self._answer(requested, response, headers)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            total = self._limits.total_timeout
+            message = f"timed out after {total:g} s (the whole download took too long)"
+            raise FeedError(message) from None
+        except httpx.TransportError as exc:
+            raise FeedError(_describe_transport_error(exc, httpx.URL(url), self._limits)) from exc
+
+    async def _answer(
+        self, requested: str, response: httpx.Response, sent: dict[str, str]
+    ) -> FetchResult | _Redirect:
+        status = response.status_code
+        if status in _REDIRECTS:
+            location = response.headers.get("location")
+            if not location:
+                raise FeedError(f"{_status_line(status)} without a Location header")
+            try:
+                return _Redirect(location, str(response.url.join(location)))
+            except httpx.InvalidURL:
+                raise FeedError(f"redirect to an invalid URL: {location!r}") from None
+        if status != 304 and not 200 <= status < 300:
+            raise _status_error(response)
+        etag = response.headers.get("etag")
+        last_modified = response.headers.get("last-modified")
+        if status == 304:  # a 304 may omit validators; keep the ones that earned it
+            etag = etag or sent.get("If-None-Match")
+            last_modified = last_modified or sent.get("If-Modified-Since")
+        content = b"" if status == 304 else await self._read_body(response)
+        return FetchResult(
+            url=requested,
+            final_url=str(response.url),
+            status=status,
+            content=content,
+            content_type=response.headers.get("content-type"),
+            etag=etag,
+            last_modified=last_modified,
+            max_age=_max_age(response.headers.get("cache-control")),
+        )
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """Stream and decode the body, stopping as soon as it passes ``max_bytes``."""
+        limit = self._limits.max_bytes
+        too_large = FeedError(f"response larger than {_size(limit)} (limit)")
+        encoding = response.headers.get("content-encoding")
+        decoder = _DecoderChain.for_header(encoding)
+        length = response.headers.get("content-length", "")
+        if not decoder.decoders and length.isdigit() and int(length) > limit:
+            raise too_large
+        body = bytearray()
+        try:
+            async for chunk in response.aiter_raw():
+                for piece in decoder.decode(chunk):
+                    body += piece
+                    if len(body) > limit:
+                        raise too_large
+            for piece in decoder.flush():
+                body += piece
+                if len(body) > limit:
+                    raise too_large
+        except (zlib.error, brotli.error):
+            host = response.url.host
+            raise FeedError(f"could not decode the {encoding} response from {host}") from None
+        return bytes(body)
+
+
+# --- content decoding -----------------------------------------------------------------------
+
+
+class _Decoder(Protocol):
+    def decode(self, data: bytes) -> Iterator[bytes]: ...
+    def flush(self) -> Iterator[bytes]: ...
+
+
+class _ZlibDecoder:
+    """gzip or deflate, producing at most ``_PIECE`` bytes per step."""
+
+    def __init__(self, wbits: int) -> None:
+        self._zlib = zlib.decompressobj(wbits)
+        # "deflate" should be zlib-wrapped, but some servers send raw deflate; decide on the
+        # first bytes, as browsers do.
+        self._may_be_raw = wbits == zlib.MAX_WBITS
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        while data and not self._zlib.eof:
+            try:
+                out = self._zlib.decompress(data, _PIECE)
+            except zlib.error:
+                if not self._may_be_raw:
+                    raise
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._may_be_raw = False
+                continue
+            self._may_be_raw = False
+            data = self._zlib.unconsumed_tail
+            if out:
+                yield out
+
+    def flush(self) -> Iterator[bytes]:
+        if out := self._zlib.flush():
+            yield out
+
+
+class _BrotliDecoder:
+    def __init__(self) -> None:
+        self._brotli = brotli.Decompressor()
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        if self._brotli.is_finished():
+            return  # trailing bytes after the stream: ignore, as zlib does
+        out = self._brotli.process(data, output_buffer_limit=_PIECE)
+        while True:
+            if out:
+                yield out
+            if self._brotli.can_accept_more_data() or self._brotli.is_finished():
+                return
+            out = self._brotli.process(b"", output_buffer_limit=_PIECE)
+
+    def flush(self) -> Iterator[bytes]:
+        return iter(())
+
+
+def _decoder(name: str) -> _Decoder:
+    if name in ("gzip", "x-gzip"):
+        return _ZlibDecoder(zlib.MAX_WBITS | 16)
+    if name == "deflate":
+        return _ZlibDecoder(zlib.MAX_WBITS)
+    if name == "br" and _BOUNDED_BROTLI:
+        return _BrotliDecoder()
+    raise FeedError(f"unsupported Content-Encoding '{name}'")
+
+
+class _DecoderChain:
+    """Undoes the Content-Encodings of a response, last applied first."""
+
+    def __init__(self, decoders: list[_Decoder]) -> None:
+        self.decoders = decoders
+
+    @classmethod
+    def for_header(cls, header: str | None) -> _DecoderChain:
+        names = [name.strip().lower() for name in (header or "").split(",")]
+        names = [name for name in names if name and name != "identity"]
+        if len(names) > _MAX_ENCODINGS:
+            raise FeedError(
+                f"refused: {len(names)} stacked Content-Encodings (at most {_MAX_ENCODINGS})"
+            )
+        return cls([_decoder(name) for name in reversed(names)])
+
+    def decode(self, data: bytes, start: int = 0) -> Iterator[bytes]:
+        if start == len(self.decoders):
+            yield data
+            return
+        for piece in self.decoders[start].decode(data):
+            yield from self.decode(piece, start + 1)
+
+    def flush(self) -> Iterator[bytes]:
+        for index, decoder in enumerate(self.decoders):
+            for piece in decoder.flush():
+                yield from self.decode(piece, index + 1)
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def _status_error(response: httpx.Response) -> FeedError:
+    status = response.status_code
+    line = _status_line(status)
+    if status == 410:
+        return FeedError(f"{line}: feed retired", permanent=True)
+    if status in (429, 503):
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        if retry_after is not None:
+            return FeedError(f"{line} (retry after {retry_after:.0f} s)", retry_after=retry_after)
+    return FeedError(line)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds from now: either delay-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _max_age(cache_control: str | None) -> float | None:
+    match = re.search(r'(?:^|[,\s])max-age\s*=\s*"?(\d+)', cache_control or "", re.IGNORECASE)
+    return float(match.group(1)) if match else None
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+_ERRNO_REASONS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EHOSTUNREACH: "host unreachable",
+}
+
+
+def _describe_transport_error(
+    exc: httpx.TransportError, url: httpx.URL, limits: FetchLimits
+) -> str:
+    """A one-line explanation of a network failure, without the exception chain."""
+    host = url.host
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"timed out after {limits.connect_timeout:g} s connecting to {host}"
+    if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
+        return f"timed out after {limits.read_timeout:g} s waiting for {host}"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "timed out waiting for a free connection"
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate of {host} is not valid: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            reason = (cause.reason or "error").lower().replace("_", " ")
+            return f"TLS handshake with {host} failed ({reason})"
+        if isinstance(cause, OSError) and cause.errno in _ERRNO_REASONS:
+            return f"could not connect to {host}: {_ERRNO_REASONS[cause.errno]}"
+    if isinstance(exc, httpx.ConnectError):
+        return f"could not connect to {host}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"{host} sent a malformed HTTP response ({str(exc).rstrip('.').lower()})"
+    return f"connection to {host} failed ({type(exc).__name__})"
