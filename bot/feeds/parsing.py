@@ -15,7 +15,7 @@ from multiprocessing.pool import Pool
 from typing import Any
 
 from bot.errors import FeedError
-from bot.feeds.parse import ParsedFeed, parse_feed
+from bot.feeds.parse import NotAFeedError, ParsedFeed, parse_feed
 
 __all__ = ["FeedParser"]
 
@@ -27,9 +27,9 @@ def _parse_in_worker(content: bytes, feed_url: str, content_type: str | None) ->
     try:
         return ("ok", parse_feed(content, feed_url=feed_url, content_type=content_type))
     except FeedError as error:
-        return ("error", str(error), error.permanent)
+        return ("error", str(error), error.permanent, getattr(error, "feed_links", ()))
     except Exception as error:
-        return ("error", f"could not parse the feed: {type(error).__name__}: {error}", False)
+        return ("error", f"could not parse the feed: {type(error).__name__}: {error}", False, ())
 
 
 class FeedParser:
@@ -52,7 +52,8 @@ class FeedParser:
             loop.call_soon_threadsafe(_settle, future, value)
 
         def crashed(error: BaseException) -> None:
-            loop.call_soon_threadsafe(_settle, future, ("error", f"parser crashed: {error}", False))
+            failure = ("error", f"parser crashed: {error}", False, ())
+            loop.call_soon_threadsafe(_settle, future, failure)
 
         pool = self._ensure_pool()
         pool.apply_async(
@@ -69,7 +70,10 @@ class FeedParser:
         if outcome[0] == "ok":
             parsed: ParsedFeed = outcome[1]
             return parsed
-        raise FeedError(outcome[1], permanent=outcome[2])
+        _, message, permanent, feed_links = outcome
+        if feed_links:
+            raise NotAFeedError(message, feed_links=tuple(feed_links))
+        raise FeedError(message, permanent=permanent)
 
     def _restart(self, pool: Pool) -> None:
         if self._pool is pool:
