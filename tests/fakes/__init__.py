@@ -1,0 +1,1 @@
+"""Local servers that speak the chat platforms' wire protocols strictly, for real-client tests."""
