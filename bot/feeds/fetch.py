@@ -5,11 +5,11 @@ For each URL, in this order:
 1. ``check_url`` refuses unsafe schemes and literal private addresses, then a per-host slot is
    taken (at most ``per_host`` concurrent requests per host:port);
 2. a conditional GET (If-None-Match / If-Modified-Since) goes out through ``GuardedTransport``,
-   which checks the address actually connected to (see ``bot.feeds.guard``);
+   which checks the address actually connected to (see ``bot.feeds.transport``);
 3. redirects are followed here, at most ``max_redirects``, each target checked again;
-4. the body is streamed and decoded here (gzip, deflate, br; at most two stacked) in bounded
-   pieces, so a compression bomb stops at ``max_bytes`` of decoded data without being held in
-   memory;
+4. the body is streamed through ``bot.feeds.decode`` (gzip, deflate, br; at most two stacked) in
+   bounded pieces, so a compression bomb stops at ``max_bytes`` of decoded data without being
+   held in memory;
 5. the requests must finish within ``total_timeout`` together (waiting for a per-host slot is not
    counted), so a server that trickles one byte a second cannot hold a fetch forever.
 
@@ -25,27 +25,20 @@ import re
 import ssl
 import time
 import weakref
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Self
 
-import brotli
 import httpx
 
 from bot.errors import FeedError, UnsafeURLError
-from bot.feeds.guard import (
-    DEFAULT_PORTS,
-    GuardedBackend,
-    GuardedTransport,
-    Resolver,
-    check_url,
-    origin_key,
-)
+from bot.feeds.decode import ACCEPT_ENCODING, DecodeError, read_decoded
+from bot.feeds.guard import DEFAULT_PORTS, Resolver, check_url, origin_key
+from bot.feeds.transport import GuardedBackend, GuardedTransport
 
 __all__ = ["FetchLimits", "FetchResult", "Fetcher"]
 
@@ -53,13 +46,7 @@ _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, */*;q=0.8"
 )
-# Brotli output can only be bounded with the Decompressor API of brotli >= 1.2; without it a
-# few hundred compressed bytes could expand to gigabytes in one call, so "br" is not offered.
-_BOUNDED_BROTLI = hasattr(brotli.Decompressor, "can_accept_more_data")
-_ACCEPT_ENCODING = "gzip, deflate, br" if _BOUNDED_BROTLI else "gzip, deflate"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_PIECE = 64 * 1024  # most decoded bytes produced per decompression step
-_MAX_ENCODINGS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +115,7 @@ class Fetcher:
             headers={
                 "User-Agent": limits.user_agent,
                 "Accept": _ACCEPT,
-                "Accept-Encoding": _ACCEPT_ENCODING,
+                "Accept-Encoding": ACCEPT_ENCODING,
             },
             timeout=httpx.Timeout(
                 limits.read_timeout, connect=limits.connect_timeout, pool=limits.total_timeout
@@ -249,123 +236,17 @@ class Fetcher:
 
     async def _read_body(self, response: httpx.Response) -> bytes:
         """Stream and decode the body, stopping as soon as it passes ``max_bytes``."""
-        limit = self._limits.max_bytes
-        too_large = FeedError(f"response larger than {_size(limit)} (limit)")
         encoding = response.headers.get("content-encoding")
-        decoder = _DecoderChain.for_header(encoding)
-        length = response.headers.get("content-length", "")
-        if not decoder.decoders and length.isdigit() and int(length) > limit:
-            raise too_large
-        body = bytearray()
         try:
-            async for chunk in response.aiter_raw():
-                for piece in decoder.decode(chunk):
-                    body += piece
-                    if len(body) > limit:
-                        raise too_large
-            for piece in decoder.flush():
-                body += piece
-                if len(body) > limit:
-                    raise too_large
-        except (zlib.error, brotli.error):
+            return await read_decoded(
+                response.aiter_raw(),
+                encoding,
+                max_bytes=self._limits.max_bytes,
+                content_length=response.headers.get("content-length"),
+            )
+        except DecodeError:
             host = response.url.host
             raise FeedError(f"could not decode the {encoding} response from {host}") from None
-        return bytes(body)
-
-
-# --- content decoding -----------------------------------------------------------------------
-
-
-class _Decoder(Protocol):
-    def decode(self, data: bytes) -> Iterator[bytes]: ...
-    def flush(self) -> Iterator[bytes]: ...
-
-
-class _ZlibDecoder:
-    """gzip or deflate, producing at most ``_PIECE`` bytes per step."""
-
-    def __init__(self, wbits: int) -> None:
-        self._zlib = zlib.decompressobj(wbits)
-        # "deflate" should be zlib-wrapped, but some servers send raw deflate; decide on the
-        # first bytes, as browsers do.
-        self._may_be_raw = wbits == zlib.MAX_WBITS
-
-    def decode(self, data: bytes) -> Iterator[bytes]:
-        while data and not self._zlib.eof:
-            try:
-                out = self._zlib.decompress(data, _PIECE)
-            except zlib.error:
-                if not self._may_be_raw:
-                    raise
-                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                self._may_be_raw = False
-                continue
-            self._may_be_raw = False
-            data = self._zlib.unconsumed_tail
-            if out:
-                yield out
-
-    def flush(self) -> Iterator[bytes]:
-        if out := self._zlib.flush():
-            yield out
-
-
-class _BrotliDecoder:
-    def __init__(self) -> None:
-        self._brotli = brotli.Decompressor()
-
-    def decode(self, data: bytes) -> Iterator[bytes]:
-        if self._brotli.is_finished():
-            return  # trailing bytes after the stream: ignore, as zlib does
-        out = self._brotli.process(data, output_buffer_limit=_PIECE)
-        while True:
-            if out:
-                yield out
-            if self._brotli.can_accept_more_data() or self._brotli.is_finished():
-                return
-            out = self._brotli.process(b"", output_buffer_limit=_PIECE)
-
-    def flush(self) -> Iterator[bytes]:
-        return iter(())
-
-
-def _decoder(name: str) -> _Decoder:
-    if name in ("gzip", "x-gzip"):
-        return _ZlibDecoder(zlib.MAX_WBITS | 16)
-    if name == "deflate":
-        return _ZlibDecoder(zlib.MAX_WBITS)
-    if name == "br" and _BOUNDED_BROTLI:
-        return _BrotliDecoder()
-    raise FeedError(f"unsupported Content-Encoding '{name}'")
-
-
-class _DecoderChain:
-    """Undoes the Content-Encodings of a response, last applied first."""
-
-    def __init__(self, decoders: list[_Decoder]) -> None:
-        self.decoders = decoders
-
-    @classmethod
-    def for_header(cls, header: str | None) -> _DecoderChain:
-        names = [name.strip().lower() for name in (header or "").split(",")]
-        names = [name for name in names if name and name != "identity"]
-        if len(names) > _MAX_ENCODINGS:
-            raise FeedError(
-                f"refused: {len(names)} stacked Content-Encodings (at most {_MAX_ENCODINGS})"
-            )
-        return cls([_decoder(name) for name in reversed(names)])
-
-    def decode(self, data: bytes, start: int = 0) -> Iterator[bytes]:
-        if start == len(self.decoders):
-            yield data
-            return
-        for piece in self.decoders[start].decode(data):
-            yield from self.decode(piece, start + 1)
-
-    def flush(self) -> Iterator[bytes]:
-        for index, decoder in enumerate(self.decoders):
-            for piece in decoder.flush():
-                yield from self.decode(piece, index + 1)
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -409,13 +290,6 @@ def _retry_after(value: str | None) -> float | None:
 def _max_age(cache_control: str | None) -> float | None:
     match = re.search(r'(?:^|[,\s])max-age\s*=\s*"?(\d+)', cache_control or "", re.IGNORECASE)
     return float(match.group(1)) if match else None
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n} bytes"
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -1,17 +1,18 @@
-"""SSRF guard: which URLs and network addresses a feed fetch may reach.
+"""SSRF policy: which URLs and network addresses a feed fetch may reach.
 
 A feed URL comes from a chat user, so it must not become a way to reach the bot's own network.
-The guard applies in two places, in this order:
+This module decides; ``bot.feeds.transport`` enforces the decision on the wire. The policy
+applies in two places, in this order:
 
 1. ``check_url`` runs on every URL before it is requested (the subscribed URL and each redirect
    target): only http and https, a host is required, literal IP hosts in any spelling
    (``2130706433``, ``0x7f000001``, ``127.1``, ``[::ffff:127.0.0.1]``, percent-encoded) are
    normalized and refused unless public, and ``localhost`` names are refused. It parses with
    httpx's own URL parser, so the host checked is the host httpx will connect to.
-2. ``GuardedBackend`` runs at connect time: it resolves the host once (``resolve_safe``), refuses
-   the connection if *any* address is not public, then connects to that checked IP literal
-   itself. Checking the address actually connected to is what defeats DNS rebinding.
-   ``GuardedTransport`` plugs that backend into httpx.
+2. ``resolve_safe`` runs at connect time (called by ``bot.feeds.transport.GuardedBackend``): it
+   resolves the host once (``system_resolver`` or a given ``Resolver``) and refuses if *any*
+   address is not public; the backend then connects to that checked IP literal itself.
+   Checking the address actually connected to is what defeats DNS rebinding.
 
 An address is public when, after unwrapping an IPv4 address embedded in IPv6 (mapped, NAT64,
 6to4), it is globally routable: not loopback, private, link-local (cloud metadata), unique- or
@@ -25,29 +26,24 @@ check always applies.
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import re
 import socket
-import ssl
-import typing
-from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from urllib.parse import unquote
 
-import httpcore
 import httpx
 
 from bot.errors import ConfigError, FeedError, UnsafeURLError
 
 __all__ = [
-    "GuardedBackend",
-    "GuardedTransport",
+    "DEFAULT_PORTS",
     "IPAddress",
     "Resolver",
     "check_url",
     "forbidden_reason",
     "is_forbidden_ip",
+    "normalize_origins",
     "origin_key",
     "resolve_safe",
     "system_resolver",
@@ -118,7 +114,8 @@ def origin_key(host: str, port: int) -> str:
     return f"{host.strip('[]').lower()}:{port}"
 
 
-def _normalize_origins(origins: Iterable[str]) -> frozenset[str]:
+def normalize_origins(origins: Iterable[str]) -> frozenset[str]:
+    """``trusted_origins`` as ``origin_key`` spells them; ``ConfigError`` for a malformed one."""
     normalized = set()
     for origin in origins:
         host, _, port = origin.rpartition(":")
@@ -186,7 +183,7 @@ def check_url(url: str, *, allow_private: bool, trusted_origins: Collection[str]
 
     Raises ``UnsafeURLError`` for other schemes, a missing host, ``localhost`` names and literal
     IP hosts that are not public (unless ``allow_private`` or the origin is trusted). Host names
-    are only checked later, on the addresses they resolve to (see ``GuardedBackend``).
+    are only checked later, on the addresses they resolve to (see ``resolve_safe``).
     """
     try:
         parsed = httpx.URL(url.strip())
@@ -215,7 +212,7 @@ def check_url(url: str, *, allow_private: bool, trusted_origins: Collection[str]
         raise UnsafeURLError(f"not a valid URL: {exc}") from None
 
     port = parsed.port or DEFAULT_PORTS[parsed.scheme]
-    if allow_private or origin_key(host, port) in _normalize_origins(trusted_origins):
+    if allow_private or origin_key(host, port) in normalize_origins(trusted_origins):
         return str(parsed)
     if ip is not None and (reason := forbidden_reason(ip)) is not None:
         raise _refusal(host, ip, reason)
@@ -224,7 +221,7 @@ def check_url(url: str, *, allow_private: bool, trusted_origins: Collection[str]
     return str(parsed)
 
 
-# --- resolution and connection --------------------------------------------------------------
+# --- resolution -----------------------------------------------------------------------------
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -264,173 +261,3 @@ async def resolve_safe(
             if (reason := forbidden_reason(ip)) is not None:
                 raise _refusal(host, ip, reason)
     return addresses
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that only connects to addresses that passed the guard.
-
-    It resolves the name itself and hands the checked IP literal to the real backend, so DNS
-    cannot answer differently between the check and the connect. TLS still uses the host name:
-    httpcore passes ``server_hostname`` to ``start_tls`` separately from the connect address.
-    Used on asyncio (``resolve_safe`` uses the asyncio loop).
-    """
-
-    def __init__(
-        self,
-        *,
-        allow_private: bool = False,
-        trusted_origins: Collection[str] = (),
-        resolver: Resolver | None = None,
-        backend: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self._allow_private = allow_private
-        self._trusted = _normalize_origins(trusted_origins)
-        self._resolver = resolver
-        self._backend = backend or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        allow = self._allow_private or origin_key(host, port) in self._trusted
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await resolve_safe(
-                    host, port, allow_private=allow, resolver=self._resolver
-                )
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} took too long") from None
-        failure: httpcore.ConnectError | None = None
-        for address in addresses:
-            try:
-                return await self._backend.connect_tcp(
-                    address,
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except httpcore.ConnectError as exc:
-                failure = exc
-        assert failure is not None
-        raise failure
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise UnsafeURLError("refused: unix sockets are not allowed")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._backend.sleep(seconds)
-
-
-# httpcore exception → the httpx exception httpx.AsyncHTTPTransport would raise for it.
-_HTTPX_ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
-    httpcore.ConnectTimeout: httpx.ConnectTimeout,
-    httpcore.ReadTimeout: httpx.ReadTimeout,
-    httpcore.WriteTimeout: httpx.WriteTimeout,
-    httpcore.PoolTimeout: httpx.PoolTimeout,
-    httpcore.TimeoutException: httpx.TimeoutException,
-    httpcore.ConnectError: httpx.ConnectError,
-    httpcore.ReadError: httpx.ReadError,
-    httpcore.WriteError: httpx.WriteError,
-    httpcore.NetworkError: httpx.NetworkError,
-    httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
-    httpcore.LocalProtocolError: httpx.LocalProtocolError,
-    httpcore.ProtocolError: httpx.ProtocolError,
-    httpcore.UnsupportedProtocol: httpx.UnsupportedProtocol,
-    httpcore.ProxyError: httpx.ProxyError,
-}
-
-
-@contextmanager
-def _httpx_errors() -> Iterator[None]:
-    try:
-        yield
-    except Exception as exc:
-        mapped = next((_HTTPX_ERRORS[c] for c in type(exc).__mro__ if c in _HTTPX_ERRORS), None)
-        if mapped is None:
-            raise  # ours (UnsafeURLError, FeedError) or a bug: pass through untouched
-        raise mapped(str(exc)) from exc
-
-
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: typing.AsyncIterable[bytes]) -> None:
-        self._stream = stream
-
-    async def __aiter__(self) -> typing.AsyncIterator[bytes]:
-        with _httpx_errors():
-            async for chunk in self._stream:
-                yield chunk
-
-    async def aclose(self) -> None:
-        aclose = getattr(self._stream, "aclose", None)
-        if aclose is not None:
-            with _httpx_errors():
-                await aclose()
-
-
-@functools.cache
-def _default_ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle takes ~50 ms; a context is safe to share between pools.
-    return httpx.create_ssl_context()
-
-
-class GuardedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport (HTTP/1.1, connection pool) whose connections go through a guard backend.
-
-    ``httpx.AsyncHTTPTransport`` offers no public way to choose the network backend (only by
-    replacing its private ``_pool``), so this builds the public ``httpcore.AsyncConnectionPool``
-    itself and does the small httpx ⇄ httpcore translation that transport would have done.
-    """
-
-    def __init__(
-        self,
-        backend: httpcore.AsyncNetworkBackend,
-        *,
-        ssl_context: ssl.SSLContext | None = None,
-        max_connections: int = 100,
-    ) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or _default_ssl_context(),
-            max_connections=max_connections,
-            max_keepalive_connections=20,
-            keepalive_expiry=5.0,
-            http1=True,
-            http2=False,
-            network_backend=backend,
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.AsyncByteStream)
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        with _httpx_errors():
-            core_response = await self._pool.handle_async_request(core_request)
-        assert isinstance(core_response.stream, typing.AsyncIterable)
-        return httpx.Response(
-            status_code=core_response.status,
-            headers=core_response.headers,
-            stream=_ResponseStream(core_response.stream),
-            extensions=core_response.extensions,
-        )
-
-    async def aclose(self) -> None:
-        await self._pool.aclose()
