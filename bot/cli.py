@@ -28,20 +28,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"wirewatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    commands.add_parser(
-        "run", help="run the bot: poll feeds, match topics, deliver alerts (Ctrl-C stops)"
-    )
-    commands.add_parser(
-        "demo", help="run the pipeline over the bundled sample feeds, offline, and print alerts"
-    )
-    check = commands.add_parser("check-feed", help="fetch and parse one feed; print its items")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=summary)
+
+    command("run", "run the bot: poll feeds, match topics, deliver alerts (Ctrl-C stops)")
+    command("demo", "run the pipeline over the bundled sample feeds, offline, and print alerts")
+    check = command("check-feed", "fetch and parse one feed; print its items")
     check.add_argument("url", help="the feed's URL")
     check.add_argument("--limit", type=int, default=20, help="items to print (default 20)")
-    opml_in = commands.add_parser("import-opml", help="add the feeds of an OPML file")
+    opml_in = command("import-opml", "add the feeds of an OPML file")
     opml_in.add_argument("file", type=Path, help="OPML file exported by a feed reader")
-    commands.add_parser("export-opml", help="print the feed list as OPML")
-    commands.add_parser("migrate", help="create or upgrade the database schema")
-    match = commands.add_parser("match", help="show which topics a text matches, and why")
+    command("export-opml", "print the feed list as OPML")
+    command("migrate", "create or upgrade the database schema")
+    match = command("match", "show which topics a text matches, and why")
     match.add_argument("text", help="a headline or paragraph")
     return parser
 
@@ -50,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        configure_logging(settings.log.level, settings.log.format, _secrets(settings))
+        # The demo's output is its alerts; only problems are logged beside them.
+        level = "WARNING" if args.command == "demo" else settings.log.level
+        configure_logging(level, settings.log.format, _secrets(settings))
         return asyncio.run(_dispatch(args, settings))
     except WirewatchError as error:
         print(f"wirewatch: {error}", file=sys.stderr)

@@ -15,7 +15,9 @@ from collections.abc import Iterable
 __all__ = ["RedactingFilter", "configure_logging"]
 
 # Telegram tokens look like 123456:ABC-DEF...; Slack tokens start with xox?- or xapp-.
-TOKEN_PATTERN = re.compile(r"\b(\d{5,}:[A-Za-z0-9_-]{30,}|xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
+TOKEN_PATTERN = re.compile(
+    r"\b(\d{5,}:[A-Za-z0-9_-]{30,}|xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)"
+)
 
 
 class RedactingFilter(logging.Filter):
@@ -59,5 +61,5 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "uvicorn.error"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "alembic", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
