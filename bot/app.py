@@ -22,11 +22,11 @@ from bot.chat.base import Channel
 from bot.chat.console import CONSOLE_CHAT, ConsoleChannel
 from bot.clock import utcnow
 from bot.delivery.outbox import Deliverer
+from bot.errors import FeedError, QueryError
 from bot.feeds.fetch import Fetcher, FetchLimits
 from bot.feeds.parsing import FeedParser
 from bot.feeds.poller import Poller
 from bot.ingest import Ingestor
-from bot.match.matcher import Matcher
 from bot.model import Feed, Platform, Topic
 from bot.settings import Settings
 from bot.sources import configured_feeds, configured_topics
@@ -34,7 +34,9 @@ from bot.store import chats as chat_store
 from bot.store import feeds as feed_store
 from bot.store.db import create_engine, migrate
 from bot.summarize import summarize
+from bot.topics import TopicRegistry
 from bot.web import WebServer, build_web_app
+from handlers.commands import CommandCore
 
 __all__ = ["App", "AppOptions", "fetch_limits"]
 
@@ -61,14 +63,13 @@ class App:
         self.options = options or AppOptions()
         self.running = False
         self.engine: AsyncEngine = create_engine(settings.database_url)
-        self.topics: dict[str, Topic] = {t.id: t for t in configured_topics(settings)}
-        self.matcher = Matcher(self.topics.values())
+        self.topics = TopicRegistry(configured_topics(settings))
         self.fetcher = Fetcher(fetch_limits(settings, self.options.trusted_origins))
         self.parser = FeedParser(timeout=settings.fetch.parse_timeout)
         self.channels = self._build_channels()
         self.deliverer = Deliverer(self.engine, self.channels)
         self.ingestor = Ingestor(
-            self.matcher,
+            self.topics,
             self.topics,
             summarize,
             first_fetch_max_age=timedelta(seconds=settings.poll.first_fetch_max_age),
@@ -81,6 +82,9 @@ class App:
             self.ingestor,
             settings.poll,
             on_alerts=self.deliverer.wake,
+        )
+        self.commands = CommandCore(
+            self.engine, self.topics, settings.chat, check_feed=self.check_feed
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.web: WebServer | None = None
@@ -100,14 +104,33 @@ class App:
         now = utcnow()
         feeds = [*configured_feeds(self.settings), *self.options.extra_feeds]
         async with self.engine.begin() as conn:
-            await chat_store.sync_builtin_topics(conn, self.topics.values(), now=now)
+            builtins = [topic for topic in self.topics.values() if topic.chat is None]
+            await chat_store.sync_builtin_topics(conn, builtins, now=now)
+            for topic in await chat_store.load_custom_topics(conn):
+                self._add_custom_topic(topic)
             added = await feed_store.sync_configured_feeds(conn, feeds, now=now)
             if Platform.CONSOLE in self.channels:
                 await self._subscribe_console(conn, now)
         log.info("%d topics, %d configured feeds (%d new)", len(self.topics), len(feeds), added)
 
+    def _add_custom_topic(self, topic: Topic) -> None:
+        try:
+            self.topics.add(topic)
+        except QueryError as error:  # stored under an older query language
+            log.warning("custom topic %s of %s is skipped: %s", topic.name, topic.chat, error)
+
+    async def check_feed(self, url: str) -> str | None:
+        """Fetch and parse a feed someone wants to add; its title, or FeedError saying why not."""
+        result = await self.fetcher.fetch(url)
+        parsed = await self.parser.parse(result.content, result.final_url, result.content_type)
+        if not parsed.items and not parsed.title:
+            raise FeedError("the feed is empty")
+        return parsed.title
+
     async def _subscribe_console(self, conn: AsyncConnection, now: datetime) -> None:
-        wanted: Iterable[str] = self.settings.console.topics or self.topics.keys()
+        wanted: Iterable[str] = self.settings.console.topics or [
+            topic.id for topic in self.topics.values() if topic.chat is None
+        ]
         chat_pk = await chat_store.ensure_chat(conn, CONSOLE_CHAT, now=now, title="terminal")
         for topic_id in wanted:
             await chat_store.subscribe(conn, chat_pk, topic_id, now=now)

@@ -96,6 +96,11 @@ class SlackSettings(Section):
 
 class ChatSettings(Section):
     allow_user_feeds: bool = False
+    operators: list[str] = Field(
+        default_factory=list, description='users who manage feeds, e.g. "telegram:12345"'
+    )
+    max_subscriptions: int = Field(50, ge=1)
+    max_custom_topics: int = Field(20, ge=0)
 
 
 class ConsoleSettings(Section):

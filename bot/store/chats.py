@@ -7,16 +7,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.model import ChatRef, Delivery, Platform, Topic
 from bot.store.tables import chats, subscriptions, topics
 
 __all__ = [
+    "ChatRow",
     "Subscriber",
+    "count_subscriptions",
+    "delete_custom_topic",
     "ensure_chat",
+    "get_chat",
     "list_subscriptions",
+    "load_custom_topics",
+    "save_custom_topic",
+    "set_chat_flags",
     "subscribe",
     "subscribers_by_topic",
     "sync_builtin_topics",
@@ -159,3 +166,93 @@ async def sync_builtin_topics(
     stale = present - set(wanted)
     if stale:
         await conn.execute(delete(topics).where(topics.c.id.in_(stale)))
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRow:
+    id: int
+    chat: ChatRef
+    title: str | None
+    kind: str
+    timezone: str
+    paused: bool
+    active: bool
+
+
+async def get_chat(conn: AsyncConnection, chat: ChatRef) -> ChatRow | None:
+    row = (
+        await conn.execute(
+            select(chats).where(
+                chats.c.platform == str(chat.platform), chats.c.chat_id == chat.chat_id
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return ChatRow(
+        row.id, chat, row.title, row.kind, row.timezone, bool(row.paused), bool(row.active)
+    )
+
+
+async def set_chat_flags(
+    conn: AsyncConnection, chat_pk: int, *, paused: bool | None = None, active: bool | None = None
+) -> None:
+    values = {
+        name: value for name, value in (("paused", paused), ("active", active)) if value is not None
+    }
+    if values:
+        await conn.execute(update(chats).where(chats.c.id == chat_pk).values(**values))
+
+
+async def count_subscriptions(conn: AsyncConnection, chat_pk: int) -> int:
+    query = (
+        select(func.count()).select_from(subscriptions).where(subscriptions.c.chat_id == chat_pk)
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def load_custom_topics(conn: AsyncConnection) -> list[Topic]:
+    """Topics that chats created with /track, each with its owning chat."""
+    rows = await conn.execute(
+        select(topics, chats.c.platform, chats.c.chat_id.label("owner"))
+        .join(chats, chats.c.id == topics.c.owner_chat_id)
+        .where(~topics.c.builtin)
+        .order_by(topics.c.created_at)
+    )
+    return [
+        Topic(
+            id=row.id,
+            name=row.name,
+            query=row.query,
+            description=row.description,
+            languages=tuple(row.languages),
+            sources=tuple(row.sources),
+            min_score=row.min_score,
+            chat=ChatRef(Platform(row.platform), row.owner),
+        )
+        for row in rows
+    ]
+
+
+async def save_custom_topic(
+    conn: AsyncConnection, topic: Topic, *, owner_chat_pk: int, now: datetime
+) -> None:
+    await conn.execute(
+        topics.insert().values(
+            id=topic.id,
+            name=topic.name,
+            query=topic.query,
+            description=topic.description,
+            languages=list(topic.languages),
+            sources=list(topic.sources),
+            min_score=topic.min_score,
+            builtin=False,
+            owner_chat_id=owner_chat_pk,
+            created_at=now,
+        )
+    )
+
+
+async def delete_custom_topic(conn: AsyncConnection, topic_id: str) -> None:
+    await conn.execute(delete(subscriptions).where(subscriptions.c.topic_id == topic_id))
+    await conn.execute(delete(topics).where(topics.c.id == topic_id, ~topics.c.builtin))

@@ -1,0 +1,175 @@
+"""The command core as chat users meet it, on a real store and real feeds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.feeds.fetch import Fetcher, FetchLimits
+from bot.feeds.parse import parse_feed
+from bot.model import ChatRef, Feed, Item, Platform
+from bot.settings import ChatSettings, load_settings
+from bot.sources import configured_topics
+from bot.store import chats as chat_store
+from bot.store import feeds as feed_store
+from bot.store.items import insert_new_items
+from bot.topics import TopicRegistry
+from handlers.commands import CommandCore
+from handlers.permissions import Caller, ChatKind
+from tests.feeds import TALKS, rss
+from tests.feedserver import FeedServer
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+ALICE = Caller(ChatRef(Platform.TELEGRAM, "100"), user_id="100")
+
+
+async def yes() -> bool:
+    return True
+
+
+async def no() -> bool:
+    return False
+
+
+def group_member(admin: bool) -> Caller:
+    return Caller(
+        ChatRef(Platform.TELEGRAM, "-200"),
+        user_id="300",
+        kind=ChatKind.GROUP,
+        chat_title="Newsroom",
+        is_admin=yes if admin else no,
+    )
+
+
+@pytest.fixture
+async def core(engine: AsyncEngine, feed_server: FeedServer) -> AsyncIterator[CommandCore]:
+    registry = TopicRegistry(configured_topics(load_settings()))
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True))
+
+    async def check_feed(url: str) -> str | None:
+        result = await fetcher.fetch(url)
+        return parse_feed(result.content, feed_url=url, content_type=result.content_type).title
+
+    settings = ChatSettings(allow_user_feeds=False, operators=[], max_custom_topics=2)
+    yield CommandCore(engine, registry, settings, check_feed=check_feed)
+    await fetcher.aclose()
+
+
+async def store_item(engine: AsyncEngine, title: str) -> None:
+    async with engine.begin() as conn:
+        feed = await feed_store.add_feed(conn, Feed("https://wire.example/rss"), now=NOW)
+        item = Item("https://wire.example/rss", title, title, published=NOW)
+        await insert_new_items(conn, feed.id, [item], now=NOW)
+
+
+async def test_help_names_every_command(core: CommandCore) -> None:
+    reply = await core.handle(ALICE, "help")
+    for command in ("subscribe", "unsubscribe", "track", "feeds", "pause", "status"):
+        assert command in reply.text
+    assert "NEAR/5" in reply.text
+
+
+async def test_subscribe_shows_what_the_topic_would_have_caught(
+    core: CommandCore, engine: AsyncEngine
+) -> None:
+    await store_item(engine, "Evacuation buses leave Mariupol for Zaporizhzhia")
+    await store_item(engine, "Football club in talks over new stadium")
+    reply = await core.handle(ALICE, "subscribe mariupol-evacuation")
+    assert reply.text.startswith("Subscribed to Mariupol evacuation (instant)")
+    assert [item.title for item in reply.preview] == [
+        "Evacuation buses leave Mariupol for Zaporizhzhia"
+    ]
+    listing = await core.handle(ALICE, "list")
+    assert "mariupol-evacuation (instant)" in listing.text
+
+
+async def test_unknown_topic_gets_a_did_you_mean(core: CommandCore) -> None:
+    reply = await core.handle(ALICE, "subscribe peace-talk")
+    assert reply.ephemeral
+    assert "Did you mean peace-talks?" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("subscribe", "Usage: subscribe TOPIC [instant|digest|both]"),
+        ("subscribe peace-talks hourly", "'hourly' is not a delivery mode"),
+        ("unsubscribe", "Usage: unsubscribe TOPIC"),
+        ("track kharkiv", "Usage: track NAME QUERY"),
+        ("frobnicate", "Unknown command 'frobnicate'"),
+    ],
+)
+async def test_malformed_commands_get_a_usage_line(
+    core: CommandCore, command: str, expected: str
+) -> None:
+    reply = await core.handle(ALICE, command)
+    assert reply.ephemeral
+    assert expected in reply.text
+
+
+async def test_non_admin_cannot_change_group_subscriptions(
+    core: CommandCore, engine: AsyncEngine
+) -> None:
+    denied = await core.handle(group_member(admin=False), "subscribe peace-talks")
+    allowed = await core.handle(group_member(admin=True), "subscribe peace-talks")
+    read = await core.handle(group_member(admin=False), "list")
+    assert "Only this chat's administrators" in denied.text
+    assert allowed.text.startswith("Subscribed to Peace talks")
+    assert "peace-talks" in read.text
+
+
+async def test_track_validates_the_query_and_subscribes(
+    core: CommandCore, engine: AsyncEngine
+) -> None:
+    bad = await core.handle(ALICE, "track kharkiv kharkiv AND (shelling")
+    good = await core.handle(ALICE, "track kharkiv kharkiv AND shelling")
+    topics = await core.handle(ALICE, "topics")
+    others = await core.handle(group_member(admin=True), "topics")
+    assert bad.ephemeral and "column" in bad.text
+    assert good.text.startswith("Tracking kharkiv")
+    assert "kharkiv" in topics.text and "(yours)" in topics.text
+    assert "kharkiv" not in others.text
+    assert (await core.handle(ALICE, "untrack kharkiv")).text == "Stopped tracking kharkiv."
+
+
+async def test_custom_topic_quota(core: CommandCore) -> None:
+    await core.handle(ALICE, "track one kyiv")
+    await core.handle(ALICE, "track two odesa")
+    third = await core.handle(ALICE, "track three lviv")
+    assert "already has 2 topics" in third.text
+
+
+async def test_pause_and_resume(core: CommandCore, engine: AsyncEngine) -> None:
+    await core.handle(ALICE, "subscribe peace-talks")
+    await core.handle(ALICE, "pause")
+    async with engine.connect() as conn:
+        paused = await chat_store.subscribers_by_topic(conn, ["peace-talks"])
+    await core.handle(ALICE, "resume")
+    async with engine.connect() as conn:
+        resumed = await chat_store.subscribers_by_topic(conn, ["peace-talks"])
+    assert paused == {}
+    assert [s.chat for s in resumed["peace-talks"]] == [ALICE.chat]
+
+
+async def test_only_operators_add_feeds(core: CommandCore, feed_server: FeedServer) -> None:
+    feed_server.set("/wire.xml", rss(TALKS, title="Test Wire"))
+    url = feed_server.url("/wire.xml")
+    refused = await core.handle(ALICE, f"addfeed {url}")
+    operator = Caller(ALICE.chat, user_id="100", is_operator=True)
+    added = await core.handle(operator, f"addfeed {url}")
+    broken = await core.handle(operator, f"addfeed {feed_server.url('/missing')}")
+    listing = await core.handle(ALICE, "feeds")
+    assert "Only the bot's operators" in refused.text
+    assert added.text.startswith("Added Test Wire")
+    assert "404" in broken.text and broken.ephemeral
+    assert "Test Wire — not fetched yet" in listing.text
+
+
+async def test_hostile_input_is_cleaned_or_refused(core: CommandCore) -> None:
+    too_long = await core.handle(ALICE, "track x " + "kyiv " * 2500)
+    sneaky = await core.handle(ALICE, "subscribe peace\u202e-talks")
+    assert too_long.ephemeral and "at most 1000" in too_long.text
+    assert sneaky.text.startswith("Subscribed to Peace talks")
