@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -48,7 +49,7 @@ async def check_feed(settings: Settings, url: str, *, limit: int = 20) -> int:
 
 async def import_opml(settings: Settings, path: Path) -> int:
     try:
-        feeds = read_opml(path.read_bytes())
+        feeds = read_opml(await asyncio.to_thread(path.read_bytes))
     except OSError as error:
         print(f"cannot read {path}: {error.strerror}", file=sys.stderr)
         return 1
@@ -99,5 +100,7 @@ def match_text(settings: Settings, text: str) -> int:
         print("no topic matches")
         return 1
     for match in matches:
-        print(f"{match.topic_id} ({topics[match.topic_id].name}): matched {' + '.join(match.terms)}")
+        print(
+            f"{match.topic_id} ({topics[match.topic_id].name}): matched {' + '.join(match.terms)}"
+        )
     return 0

@@ -28,7 +28,7 @@ FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".json"}
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    extensions_map = {
+    extensions_map = {  # noqa: RUF012 - the base class declares it as a plain attribute
         **SimpleHTTPRequestHandler.extensions_map,
         ".rss": "application/rss+xml",
         ".atom": "application/atom+xml",

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store.db import create_engine, migrate
 from tests.feedserver import FeedServer
 
-
 # Set to a postgresql+asyncpg:// URL to run the store tests on PostgreSQL (.ci/run does).
 POSTGRES_URL = os.environ.get("WIREWATCH_TEST_DATABASE_URL")
 

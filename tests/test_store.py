@@ -52,9 +52,7 @@ async def test_a_due_feed_is_claimed_once_until_its_lease_runs_out(engine: Async
         first = await feed_store.claim_due_feeds(conn, now=NOW, limit=10, lease=lease)
         second = await feed_store.claim_due_feeds(conn, now=NOW, limit=10, lease=lease)
     async with engine.begin() as conn:
-        after_lease = await feed_store.claim_due_feeds(
-            conn, now=NOW + lease, limit=10, lease=lease
-        )
+        after_lease = await feed_store.claim_due_feeds(conn, now=NOW + lease, limit=10, lease=lease)
     assert [row.url for row in first] == [FEED]
     assert second == []
     assert [row.url for row in after_lease] == [FEED]
@@ -167,7 +165,10 @@ async def _queue(engine: AsyncEngine, chat: ChatRef, titles: list[str]) -> int:
         feed = await feed_store.add_feed(conn, Feed(FEED), now=NOW)
         chat_pk = await chat_store.ensure_chat(conn, chat, now=NOW)
         stored = await insert_new_items(conn, feed.id, [item(t) for t in titles], now=NOW)
-        new = [outbox.NewAlert(chat_pk, s.id, f"key:{s.item.key}", alert(chat, s.item.key)) for s in stored]
+        new = [
+            outbox.NewAlert(chat_pk, s.id, f"key:{s.item.key}", alert(chat, s.item.key))
+            for s in stored
+        ]
         return await outbox.enqueue_alerts(conn, new, now=NOW)
 
 

@@ -55,7 +55,9 @@ def next_delay(
     error_count: int = 0,
 ) -> float:
     """Seconds until the next check of a feed."""
-    base = min(max(feed_interval or settings.interval, settings.min_interval), settings.max_interval)
+    base = min(
+        max(feed_interval or settings.interval, settings.min_interval), settings.max_interval
+    )
     if error_count:
         delay = float(base * 2 ** min(error_count - 1, 16))
     elif had_new_items:
@@ -224,4 +226,3 @@ class Poller:
             )
         log.warning("feed %s failed: %s", feed.url, message)
         return PollOutcome(feed.url, "error", error=message)
-

@@ -195,8 +195,6 @@ async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     return {status: count for status, count in rows.tuples()}
 
 
-
-
 async def release(conn: AsyncConnection, alert_id: int, *, next_attempt_at: datetime) -> None:
     """Give a claimed alert back unsent (its chat's earlier alert must go first)."""
     await conn.execute(

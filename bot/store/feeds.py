@@ -132,7 +132,9 @@ async def claim_due_feeds(
     due = select(*_COLUMNS).where(feeds.c.enabled, feeds.c.next_check_at <= now)
     if conn.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    rows = [_row(row) for row in await conn.execute(due.order_by(feeds.c.next_check_at).limit(limit))]
+    rows = [
+        _row(row) for row in await conn.execute(due.order_by(feeds.c.next_check_at).limit(limit))
+    ]
     if rows:
         await conn.execute(
             update(feeds)
@@ -192,5 +194,3 @@ async def record_failure(
     if disable:
         values["enabled"] = False
     await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
-
-

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Insert, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -74,9 +74,10 @@ async def insert_new_items(
     return stored
 
 
-def _insert(conn: AsyncConnection) -> Insert:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(items)  # type: ignore[no-any-return]
+def _insert(conn: AsyncConnection) -> postgresql.Insert | sqlite.Insert:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(items)
+    return sqlite.insert(items)
 
 
 def _unique_within_batch(candidates: Sequence[Item]) -> list[Item]:

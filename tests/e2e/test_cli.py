@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.feedserver import FeedServer
 from tests.feeds import TALKS, rss
+from tests.feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,8 @@ import pytest
 from bot.app import App, AppOptions
 from bot.settings import load_settings
 from bot.store import feeds as feed_store
-from tests.feedserver import FeedServer
 from tests.feeds import EVACUATION, TALKS, WEATHER, rss
+from tests.feedserver import FeedServer
 
 SEPARATOR = "─" * 72
 
