@@ -1,16 +1,15 @@
 """Deliver: drain the outbox through the chat channels, retrying what may heal.
 
-Alerts of one chat go out oldest first and one at a time, so a chat sees them in order; different
-chats are served side by side. A platform's ``retry_after`` is honoured; other transient errors
-back off exponentially; permanent refusals and exhausted retries are marked ``failed`` with the
-reason, never dropped silently.
+The outbox hands out only a chat's oldest unsent alert, so a chat sees its alerts in order and
+one at a time; different chats are served side by side. A platform's ``retry_after`` is
+honoured; other transient errors back off exponentially; permanent refusals and exhausted
+retries are marked ``failed`` with the reason, never dropped silently.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -78,34 +77,23 @@ class Deliverer:
                 limit=self._batch,
                 lease=self._lease,
             )
-        by_chat: dict[str, list[outbox.OutboxEntry]] = defaultdict(list)
-        for entry in entries:
-            by_chat[str(entry.alert.chat)].append(entry)
-        await asyncio.gather(*(self._send_in_order(queue) for queue in by_chat.values()))
+        await asyncio.gather(*(self._send(entry) for entry in entries))
         return len(entries)
 
-    async def _send_in_order(self, queue: list[outbox.OutboxEntry]) -> None:
-        for position, entry in enumerate(queue):
-            if not await self._send(entry):
-                # Keep the chat's order: what follows a postponed alert waits with it.
-                await self._postpone(queue[position + 1 :])
-                return
-
-    async def _send(self, entry: outbox.OutboxEntry) -> bool:
+    async def _send(self, entry: outbox.OutboxEntry) -> None:
         channel = self._channels[entry.alert.chat.platform]
         try:
             message_id = await channel.send_alert(entry.alert)
         except DeliveryError as error:
             await self._record_failure(entry, error)
-            return error.permanent
+            return
         except Exception as error:  # an adapter bug must not stop delivery to other chats
             log.exception("sending alert %s to %s failed", entry.id, entry.alert.chat)
             await self._record_failure(entry, DeliveryError(f"unexpected error: {error}"))
-            return False
+            return
         async with self._engine.begin() as conn:
             await outbox.mark_sent(conn, entry.id, now=self._clock(), message_id=message_id)
         self.sent += 1
-        return True
 
     async def _record_failure(self, entry: outbox.OutboxEntry, error: DeliveryError) -> None:
         attempts = entry.attempts + 1
@@ -121,10 +109,3 @@ class Deliverer:
                 error=str(error),
                 next_attempt_at=self._clock() + timedelta(seconds=delay),
             )
-
-    async def _postpone(self, entries: list[outbox.OutboxEntry]) -> None:
-        if not entries:
-            return
-        async with self._engine.begin() as conn:
-            for entry in entries:
-                await outbox.release(conn, entry.id, next_attempt_at=self._clock())

@@ -112,7 +112,8 @@ async def claim_due_alerts(
 ) -> list[OutboxEntry]:
     """Lease due alerts (pending, retry due, or a lease that ran out after a crash).
 
-    An alert waits while an older alert of its chat is still waiting, so a chat's order holds.
+    Only a chat's oldest unsent alert is ever claimable, so a chat's alerts go out in order and
+    one at a time, across every instance, however long a platform makes one of them wait.
     """
     older = alerts.alias("older")
     blocked_by_older = (
@@ -121,7 +122,6 @@ async def claim_due_alerts(
             older.c.chat_id == alerts.c.chat_id,
             older.c.id < alerts.c.id,
             older.c.status.in_(["pending", "sending"]),
-            older.c.next_attempt_at > now,
         )
         .exists()
     )
@@ -192,13 +192,5 @@ async def mark_failed(conn: AsyncConnection, alert_id: int, *, error: str) -> No
 
 async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     rows = await conn.execute(select(alerts.c.status, func.count()).group_by(alerts.c.status))
-    return {status: count for status, count in rows.tuples()}
+    return {row[0]: int(row[1]) for row in rows.all()}
 
-
-async def release(conn: AsyncConnection, alert_id: int, *, next_attempt_at: datetime) -> None:
-    """Give a claimed alert back unsent (its chat's earlier alert must go first)."""
-    await conn.execute(
-        update(alerts)
-        .where(alerts.c.id == alert_id)
-        .values(status="pending", next_attempt_at=next_attempt_at)
-    )
