@@ -12,12 +12,12 @@ from bot.errors import FeedError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.opml import read_opml, write_opml
 from bot.feeds.parsing import FeedParser
-from bot.match.matcher import Matcher
 from bot.model import Feed, Item
 from bot.settings import Settings
 from bot.sources import configured_topics
 from bot.store import feeds as feed_store
 from bot.store.db import create_engine, migrate
+from bot.topics import TopicRegistry
 
 __all__ = ["check_feed", "export_opml", "import_opml", "match_text", "migrate_store"]
 
@@ -93,9 +93,8 @@ async def migrate_store(settings: Settings) -> int:
 
 
 def match_text(settings: Settings, text: str) -> int:
-    topics = {topic.id: topic for topic in configured_topics(settings)}
-    matcher = Matcher(topics.values())
-    matches = matcher.match(Item(feed_url="", key="cli", title=text))
+    topics = TopicRegistry(configured_topics(settings))
+    matches = topics.match(Item(feed_url="", key="cli", title=text))
     if not matches:
         print("no topic matches")
         return 1

@@ -8,7 +8,7 @@ the one ``Matcher``, so adding or removing a topic at run time is a cheap, local
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from bot.match.matcher import Matcher
 from bot.model import ChatRef, Item, Match, Topic
@@ -23,9 +23,12 @@ def custom_topic_id(chat_pk: int, name: str) -> str:
 class TopicRegistry(Mapping[str, Topic]):
     """A read-only mapping of topic id → Topic that also matches items."""
 
-    def __init__(self, builtins: Iterable[Topic]) -> None:
+    def __init__(
+        self, builtins: Iterable[Topic], aliases: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         self._topics: dict[str, Topic] = {}
-        self.matcher = Matcher()
+        self.aliases: Mapping[str, Sequence[str]] = dict(aliases or {})
+        self.matcher = Matcher(aliases=self.aliases)
         for topic in builtins:
             self.add(topic)
 
@@ -49,6 +52,13 @@ class TopicRegistry(Mapping[str, Topic]):
 
     def match(self, item: Item) -> list[Match]:
         return self.matcher.match(item)
+
+    def matcher_for(self, topics: Iterable[Topic]) -> Matcher:
+        """A separate matcher for a few topics (previews, validation), with the same aliases.
+
+        Raises ``QueryError`` when a query is malformed.
+        """
+        return Matcher(topics, aliases=self.aliases)
 
     def visible_to(self, chat: ChatRef) -> list[Topic]:
         """Built-ins first, then the chat's own topics."""

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import utcnow
 from bot.errors import FeedError, QueryError
-from bot.match.matcher import Matcher
 from bot.model import Delivery, Feed, Item, Topic
 from bot.settings import ChatSettings
 from bot.store import alerts as outbox
@@ -240,7 +239,7 @@ class CommandCore:
                 return Reply(f"This chat already has {len(own)} topics of its own.", True)
             topic = Topic(custom_topic_id(chat_pk, name), name, query, chat=caller.chat)
             try:
-                Matcher([topic])
+                self._registry.matcher_for([topic])
             except QueryError as error:
                 return Reply(f"That query does not work: {error}.", ephemeral=True)
             await chat_store.save_custom_topic(
@@ -348,7 +347,7 @@ class CommandCore:
 
     async def _preview(self, conn: AsyncConnection, topic: Topic) -> tuple[Item, ...]:
         """The latest stored items this topic would have matched, newest first."""
-        matcher = Matcher([topic])
+        matcher = self._registry.matcher_for([topic])
         found = [
             item for item in await recent_items(conn, limit=PREVIEW_WINDOW) if matcher.match(item)
         ]
