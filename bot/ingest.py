@@ -63,7 +63,7 @@ class Ingestor:
         alertable = [entry for entry in stored if self._fresh(entry.item, now, first_fetch)]
         matched = self._match(alertable)
         subscribers = await subscribers_by_topic(
-            conn, {match.topic_id for entry in matched for match in entry.matches}
+            conn, {match.topic_id for entry in matched for match in entry.matches}, now=now
         )
         new_alerts = route(matched, subscribers, self._topics, self._summarize)
         queued = await outbox.enqueue_alerts(conn, new_alerts, now=now)

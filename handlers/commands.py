@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -34,6 +34,8 @@ __all__ = ["COMMANDS", "CommandCore", "Reply"]
 log = logging.getLogger(__name__)
 
 PREVIEW_ITEMS = 3
+DEFAULT_MUTE_HOURS = 24
+MAX_MUTE_HOURS = 24 * 30
 PREVIEW_WINDOW = 500
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")
 
@@ -43,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "topics": ("", "topics you can subscribe to"),
     "subscribe": ("TOPIC [instant|digest|both]", "get alerts for a topic in this chat"),
     "unsubscribe": ("TOPIC", "stop alerts for a topic"),
+    "mute": ("TOPIC [HOURS]", "silence a topic for a while (24 hours unless you say)"),
+    "unmute": ("TOPIC", "end a mute"),
     "list": ("", "this chat's subscriptions"),
     "track": ("NAME QUERY", "create your own topic, e.g. track kharkiv kharkiv AND shelling"),
     "untrack": ("NAME", "delete a topic you created"),
@@ -120,7 +124,7 @@ class CommandCore:
 
     async def _topics(self, caller: Caller, rest: str) -> Reply:
         async with self._engine.connect() as conn:
-            subscribed = dict(await self._subscriptions(conn, caller))
+            subscribed = {row.topic_id for row in await self._subscriptions(conn, caller)}
         lines = ["Topics (subscribe TOPIC):"]
         for topic in self._registry.visible_to(caller.chat):
             handle = self._registry.handle(topic)
@@ -137,10 +141,14 @@ class CommandCore:
         if not subscriptions:
             return Reply("This chat has no subscriptions. See topics, then subscribe TOPIC.")
         lines = ["This chat's subscriptions:"]
-        for topic_id, delivery in subscriptions:
-            topic = self._registry.get(topic_id)
-            label = self._registry.handle(topic) if topic else topic_id
-            lines.append(f"• {label} ({delivery})")
+        now = self._clock()
+        for row in subscriptions:
+            topic = self._registry.get(row.topic_id)
+            label = self._registry.handle(topic) if topic else row.topic_id
+            muted = ""
+            if row.muted_until and row.muted_until > now:
+                muted = f", muted until {row.muted_until:%Y-%m-%d %H:%M} UTC"
+            lines.append(f"• {label} ({row.delivery}{muted})")
         if chat and chat.paused:
             lines.append("Alerts are paused: resume to get them again.")
         return Reply("\n".join(lines))
@@ -220,6 +228,36 @@ class CommandCore:
         if not removed:
             return Reply(f"This chat was not subscribed to {topic.name}.", ephemeral=True)
         return Reply(f"Unsubscribed from {topic.name}.")
+
+    async def _mute(self, caller: Caller, rest: str) -> Reply:
+        words = rest.split()
+        if not words or len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+            return usage("mute")
+        hours = int(words[1]) if len(words) == 2 else DEFAULT_MUTE_HOURS
+        if not 1 <= hours <= MAX_MUTE_HOURS:
+            return Reply(f"Mute for 1 to {MAX_MUTE_HOURS} hours.", ephemeral=True)
+        return await self._set_mute(caller, words[0], timedelta(hours=hours))
+
+    async def _unmute(self, caller: Caller, rest: str) -> Reply:
+        if len(rest.split()) != 1:
+            return usage("unmute")
+        return await self._set_mute(caller, rest, None)
+
+    async def _set_mute(self, caller: Caller, name: str, duration: timedelta | None) -> Reply:
+        topic = self._registry.resolve(caller.chat, name)
+        if topic is None:
+            return self._unknown_topic(caller, name)
+        if denied := await self._deny_change(caller):
+            return denied
+        until = self._clock() + duration if duration else None
+        async with self._engine.begin() as conn:
+            chat_pk = await self._chat_pk(conn, caller)
+            found = await chat_store.mute(conn, chat_pk, topic.id, until=until)
+        if not found:
+            return Reply(f"This chat is not subscribed to {topic.name}.", ephemeral=True)
+        if until is None:
+            return Reply(f"{topic.name} is no longer muted.")
+        return Reply(f"{topic.name} muted until {until:%Y-%m-%d %H:%M} UTC.")
 
     async def _track(self, caller: Caller, rest: str) -> Reply:
         name, _, query = rest.partition(" ")
@@ -341,7 +379,7 @@ class CommandCore:
 
     async def _subscriptions(
         self, conn: AsyncConnection, caller: Caller
-    ) -> list[tuple[str, Delivery]]:
+    ) -> list[chat_store.SubscriptionRow]:
         chat = await chat_store.get_chat(conn, caller.chat)
         return await chat_store.list_subscriptions(conn, chat.id) if chat else []
 

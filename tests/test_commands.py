@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -173,3 +173,22 @@ async def test_hostile_input_is_cleaned_or_refused(core: CommandCore) -> None:
     sneaky = await core.handle(ALICE, "subscribe peace\u202e-talks")
     assert too_long.ephemeral and "at most 1000" in too_long.text
     assert sneaky.text.startswith("Subscribed to Peace talks")
+
+
+async def test_a_muted_topic_is_silent_until_the_mute_ends(
+    core: CommandCore, engine: AsyncEngine
+) -> None:
+    await core.handle(ALICE, "subscribe peace-talks")
+    reply = await core.handle(ALICE, "mute peace-talks 2")
+    listing = await core.handle(ALICE, "list")
+    async with engine.connect() as conn:
+        during = await chat_store.subscribers_by_topic(conn, ["peace-talks"], now=datetime.now(UTC))
+        later = datetime.now(UTC) + timedelta(hours=3)
+        after = await chat_store.subscribers_by_topic(conn, ["peace-talks"], now=later)
+    unmuted = await core.handle(ALICE, "unmute peace-talks")
+    assert reply.text.startswith("Peace talks muted until")
+    assert "muted until" in listing.text
+    assert during == {}
+    assert [s.chat for s in after["peace-talks"]] == [ALICE.chat]
+    assert unmuted.text == "Peace talks is no longer muted."
+    assert "Usage: mute" in (await core.handle(ALICE, "mute peace-talks soon")).text

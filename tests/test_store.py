@@ -147,7 +147,7 @@ async def test_subscribing_twice_changes_the_mode(engine: AsyncEngine) -> None:
             conn, chat_pk, "peace-talks", now=NOW, delivery=Delivery.DIGEST
         )
         assert await chat_store.list_subscriptions(conn, chat_pk) == [
-            ("peace-talks", Delivery.DIGEST)
+            chat_store.SubscriptionRow("peace-talks", Delivery.DIGEST, None)
         ]
         assert await chat_store.unsubscribe(conn, chat_pk, "peace-talks")
 

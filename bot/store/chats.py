@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.model import ChatRef, Delivery, Platform, Topic
@@ -16,12 +16,14 @@ from bot.store.tables import chats, subscriptions, topics
 __all__ = [
     "ChatRow",
     "Subscriber",
+    "SubscriptionRow",
     "count_subscriptions",
     "delete_custom_topic",
     "ensure_chat",
     "get_chat",
     "list_subscriptions",
     "load_custom_topics",
+    "mute",
     "save_custom_topic",
     "set_chat_flags",
     "subscribe",
@@ -98,6 +100,18 @@ async def subscribe(
     return True
 
 
+async def mute(
+    conn: AsyncConnection, chat_pk: int, topic_id: str, *, until: datetime | None
+) -> bool:
+    """Silence (or, with ``until=None``, unsilence) a subscription; False if there is none."""
+    result = await conn.execute(
+        update(subscriptions)
+        .where(subscriptions.c.chat_id == chat_pk, subscriptions.c.topic_id == topic_id)
+        .values(muted_until=until)
+    )
+    return bool(result.rowcount)
+
+
 async def unsubscribe(conn: AsyncConnection, chat_pk: int, topic_id: str) -> bool:
     result = await conn.execute(
         delete(subscriptions).where(
@@ -107,23 +121,30 @@ async def unsubscribe(conn: AsyncConnection, chat_pk: int, topic_id: str) -> boo
     return bool(result.rowcount)
 
 
-async def list_subscriptions(conn: AsyncConnection, chat_pk: int) -> list[tuple[str, Delivery]]:
+@dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    topic_id: str
+    delivery: Delivery
+    muted_until: datetime | None
+
+
+async def list_subscriptions(conn: AsyncConnection, chat_pk: int) -> list[SubscriptionRow]:
     rows = await conn.execute(
-        select(subscriptions.c.topic_id, subscriptions.c.delivery)
+        select(subscriptions.c.topic_id, subscriptions.c.delivery, subscriptions.c.muted_until)
         .where(subscriptions.c.chat_id == chat_pk)
         .order_by(subscriptions.c.topic_id)
     )
-    return [(row.topic_id, Delivery(row.delivery)) for row in rows]
+    return [SubscriptionRow(row.topic_id, Delivery(row.delivery), row.muted_until) for row in rows]
 
 
 async def subscribers_by_topic(
-    conn: AsyncConnection, topic_ids: Iterable[str]
+    conn: AsyncConnection, topic_ids: Iterable[str], *, now: datetime | None = None
 ) -> dict[str, list[Subscriber]]:
-    """Active, unpaused chats subscribed to each topic."""
+    """Active, unpaused chats subscribed to each topic (and, given ``now``, not muting it)."""
     wanted = list(set(topic_ids))
     if not wanted:
         return {}
-    rows = await conn.execute(
+    query = (
         select(
             subscriptions.c.topic_id,
             subscriptions.c.delivery,
@@ -135,6 +156,10 @@ async def subscribers_by_topic(
         .where(subscriptions.c.topic_id.in_(wanted), chats.c.active, ~chats.c.paused)
         .order_by(chats.c.id)
     )
+    if now is not None:
+        muted = subscriptions.c.muted_until
+        query = query.where(or_(muted.is_(None), muted <= now))
+    rows = await conn.execute(query)
     found: dict[str, list[Subscriber]] = defaultdict(list)
     for row in rows:
         chat = ChatRef(Platform(row.platform), row.chat_id)

@@ -80,6 +80,8 @@ feeds = Table(
     Column("last_status", Integer),
     Column("error_count", Integer, nullable=False, default=0),
     Column("last_error", Text),
+    Column("failure_notified", Boolean, nullable=False, default=False),
+    Column("added_by", Integer, ForeignKey("chats.id", ondelete="SET NULL")),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_feeds_next_check_at", "next_check_at"),
 )
@@ -139,6 +141,7 @@ subscriptions = Table(
     Column("chat_id", Integer, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
     Column("topic_id", String(64), nullable=False),
     Column("delivery", String(16), nullable=False, default="instant"),
+    Column("muted_until", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("chat_id", "topic_id", name="uq_subscriptions_chat_topic"),
     Index("ix_subscriptions_topic", "topic_id"),
@@ -146,12 +149,13 @@ subscriptions = Table(
 
 # The outbox. A row is written in the same transaction that records its item, before any send;
 # ``story_key`` (canonical URL or item key) is unique per chat so a story reaches a chat once.
+# Notices (a feed that keeps failing) travel the same way, with no item.
 alerts = Table(
     "alerts",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("chat_id", Integer, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
-    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE")),
     Column("topic_id", String(64), nullable=False),
     Column("story_key", Text, nullable=False),
     Column("payload", JSON, nullable=False),
