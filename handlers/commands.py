@@ -335,7 +335,10 @@ class CommandCore:
             existing = await feed_store.get_feed(conn, url)
             if existing is not None:
                 return Reply(f"{url} is already watched.", ephemeral=True)
-            await feed_store.add_feed(conn, Feed(url, title), now=self._clock(), origin="user")
+            chat_pk = await self._chat_pk(conn, caller)
+            await feed_store.add_feed(
+                conn, Feed(url, title), now=self._clock(), origin="user", added_by=chat_pk
+            )
         return Reply(f"Added {title or url}. Its new items will be matched from now on.")
 
     async def _removefeed(self, caller: Caller, rest: str) -> Reply:

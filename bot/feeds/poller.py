@@ -16,14 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import utcnow
 from bot.errors import FeedError
 from bot.feeds.fetch import FetchResult
 from bot.feeds.parse import ParsedFeed
 from bot.ingest import Ingestor
+from bot.model import Alert
 from bot.settings import PollSettings
+from bot.store import alerts as outbox
 from bot.store import feeds as feed_store
 from bot.store.feeds import FeedRow
 
@@ -32,6 +34,8 @@ __all__ = ["PollOutcome", "Poller", "next_delay"]
 log = logging.getLogger(__name__)
 
 PERMANENT_FAILURES_BEFORE_RETIRING = 3
+FAILURES_BEFORE_NOTICE = 3
+NOTICE_AUDIENCE_WINDOW = timedelta(days=30)
 
 Fetch = Callable[..., Awaitable[FetchResult]]
 Parse = Callable[[bytes, str, str | None], Awaitable[ParsedFeed]]
@@ -204,6 +208,38 @@ class Poller:
             "warning": parsed.warning if parsed else None,
         }
 
+    async def _notify_failure(
+        self, conn: AsyncConnection, feed: FeedRow, message: str, errors: int, now: datetime
+    ) -> bool:
+        """Tell the chats that depend on a failing feed, once per failure streak."""
+        if not await feed_store.claim_failure_notice(conn, feed.id):
+            return False
+        audience = await feed_store.dependent_chats(
+            conn, feed.id, since=now - NOTICE_AUDIENCE_WINDOW
+        )
+        name = feed.title or feed.url
+        notices = [
+            outbox.NewAlert(
+                chat_pk,
+                None,
+                f"notice:feed-failing:{feed.id}:{now:%Y%m%dT%H%M%S}",
+                Alert(
+                    chat=chat,
+                    topic_id="",
+                    topic_name="Source problem",
+                    title=f"A source is failing: {name}",
+                    summary=(
+                        f"{message} — {errors} polls in a row. Stories from this source are "
+                        "delayed until it recovers; the bot keeps trying."
+                    ),
+                    links=(feed.url,),
+                    published=now,
+                ),
+            )
+            for chat_pk, chat in audience
+        ]
+        return await outbox.enqueue_alerts(conn, notices, now=now) > 0
+
     async def _record_error(self, feed: FeedRow, error: FeedError) -> PollOutcome:
         now = self._clock()
         errors = feed.error_count + 1
@@ -224,5 +260,10 @@ class Poller:
                 error=message,
                 disable=retire,
             )
+            noticed = errors >= FAILURES_BEFORE_NOTICE and await self._notify_failure(
+                conn, feed, message, errors, now
+            )
+        if noticed:
+            self._on_alerts()
         log.warning("feed %s failed: %s", feed.url, message)
         return PollOutcome(feed.url, "error", error=message)

@@ -36,7 +36,7 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class NewAlert:
     chat_pk: int
-    item_id: int
+    item_id: int | None  # None for notices about the bot itself, e.g. a failing feed
     story_key: str
     alert: Alert
 
@@ -193,4 +193,3 @@ async def mark_failed(conn: AsyncConnection, alert_id: int, *, error: str) -> No
 async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     rows = await conn.execute(select(alerts.c.status, func.count()).group_by(alerts.c.status))
     return {row[0]: int(row[1]) for row in rows.all()}
-

@@ -13,13 +13,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.model import Feed
-from bot.store.tables import feeds
+from bot.model import ChatRef, Feed, Platform
+from bot.store.tables import alerts, chats, feeds, items
 
 __all__ = [
     "FeedRow",
     "add_feed",
     "claim_due_feeds",
+    "claim_failure_notice",
+    "dependent_chats",
     "get_feed",
     "list_feeds",
     "record_failure",
@@ -59,7 +61,12 @@ def _row(row: object) -> FeedRow:
 
 
 async def add_feed(
-    conn: AsyncConnection, feed: Feed, *, now: datetime, origin: str = "user"
+    conn: AsyncConnection,
+    feed: Feed,
+    *,
+    now: datetime,
+    origin: str = "user",
+    added_by: int | None = None,
 ) -> FeedRow:
     """Insert a feed (due at once) or return the existing row for its URL."""
     existing = await get_feed(conn, feed.url)
@@ -72,6 +79,7 @@ async def add_feed(
             interval=feed.interval,
             fulltext=feed.fulltext,
             origin=origin,
+            added_by=added_by,
             enabled=True,
             next_check_at=now,
             error_count=0,
@@ -166,6 +174,7 @@ async def record_success(
         "last_modified": last_modified,
         "error_count": 0,
         "last_error": warning,
+        "failure_notified": False,
     }
     if had_new_items:
         values["last_new_item_at"] = now
@@ -194,3 +203,31 @@ async def record_failure(
     if disable:
         values["enabled"] = False
     await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+
+
+async def claim_failure_notice(conn: AsyncConnection, feed_id: int) -> bool:
+    """True exactly once per failure streak: the caller then tells the chats that depend on it."""
+    result = await conn.execute(
+        update(feeds)
+        .where(feeds.c.id == feed_id, ~feeds.c.failure_notified)
+        .values(failure_notified=True)
+    )
+    return bool(result.rowcount)
+
+
+async def dependent_chats(
+    conn: AsyncConnection, feed_id: int, *, since: datetime
+) -> list[tuple[int, ChatRef]]:
+    """Chats that added the feed or were alerted from it since ``since``."""
+    alerted = (
+        select(alerts.c.chat_id)
+        .join(items, items.c.id == alerts.c.item_id)
+        .where(items.c.feed_id == feed_id, alerts.c.created_at >= since)
+    )
+    added = select(feeds.c.added_by).where(feeds.c.id == feed_id, feeds.c.added_by.is_not(None))
+    rows = await conn.execute(
+        select(chats.c.id, chats.c.platform, chats.c.chat_id)
+        .where(chats.c.id.in_(alerted.union(added)), chats.c.active)
+        .order_by(chats.c.id)
+    )
+    return [(row.id, ChatRef(Platform(row.platform), row.chat_id)) for row in rows]

@@ -124,3 +124,18 @@ async def test_broken_feeds_are_recorded_and_the_bot_keeps_alerting(
     assert recorded["good.xml"] is None
     assert app.running
     assert [alert.splitlines()[0] for alert in alerts_in(stream)] == [TALKS.title]
+
+
+async def test_a_failing_feed_is_reported_once_to_the_chats_that_read_it(
+    running_bot: Callable[..., Any], feed_server: FeedServer
+) -> None:
+    feed_server.set("/wire.xml", rss(TALKS))
+    app, stream = await running_bot("/wire.xml", poll={"max_interval": 1})
+    await wait_for(lambda: alerts_in(stream))
+    feed_server.set("/wire.xml", "upstream down", status=500, content_type="text/plain")
+    await wait_for(lambda: feed_server.hits("/wire.xml", status=500) >= 5, timeout=15)
+
+    notices = [alert for alert in alerts_in(stream) if "A source is failing" in alert]
+    assert len(notices) == 1
+    assert "HTTP 500" in notices[0]
+    assert feed_server.url("/wire.xml") in notices[0]
