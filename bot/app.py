@@ -29,13 +29,14 @@ from bot.feeds.poller import Poller
 from bot.ingest import Ingestor
 from bot.model import Feed, Platform, Topic
 from bot.settings import Settings
-from bot.sources import configured_feeds, configured_topics
+from bot.sources import configured_aliases, configured_feeds, configured_topics
 from bot.store import chats as chat_store
 from bot.store import feeds as feed_store
 from bot.store.db import create_engine, migrate
 from bot.summarize import summarize
 from bot.topics import TopicRegistry
 from bot.web import WebServer, build_web_app
+from handlers.base import Binding
 from handlers.commands import CommandCore
 
 __all__ = ["App", "AppOptions", "fetch_limits"]
@@ -63,10 +64,12 @@ class App:
         self.options = options or AppOptions()
         self.running = False
         self.engine: AsyncEngine = create_engine(settings.database_url)
-        self.topics = TopicRegistry(configured_topics(settings))
+        aliases = configured_aliases(settings)
+        self.topics = TopicRegistry(configured_topics(settings, aliases), aliases)
         self.fetcher = Fetcher(fetch_limits(settings, self.options.trusted_origins))
         self.parser = FeedParser(timeout=settings.fetch.parse_timeout)
-        self.channels = self._build_channels()
+        self.channels: dict[Platform, Channel] = dict(self.options.channels)
+        self.bindings: list[Binding] = []
         self.deliverer = Deliverer(self.engine, self.channels)
         self.ingestor = Ingestor(
             self.topics,
@@ -86,17 +89,17 @@ class App:
         self.commands = CommandCore(
             self.engine, self.topics, settings.chat, check_feed=self.check_feed
         )
+        self._build_platforms()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.web: WebServer | None = None
         self._stop = asyncio.Event()
         self._deliver_task: asyncio.Task[None] | None = None
 
-    def _build_channels(self) -> dict[Platform, Channel]:
-        channels: dict[Platform, Channel] = dict(self.options.channels)
+    def _build_platforms(self) -> None:
+        """One channel (outbound) and one binding (inbound) per configured platform."""
         mode = self.settings.console.enabled
-        if mode == "always" or (mode == "auto" and not channels):
-            channels[Platform.CONSOLE] = ConsoleChannel(self.options.console_stream)
-        return channels
+        if mode == "always" or (mode == "auto" and not self.channels):
+            self.channels[Platform.CONSOLE] = ConsoleChannel(self.options.console_stream)
 
     async def prepare(self) -> None:
         """Migrate the store and make it agree with the configuration."""
@@ -149,8 +152,11 @@ class App:
                 next_run_time=utcnow(),
             )
             self.scheduler.start()
+        for binding in self.bindings:
+            await binding.start()
         if self.settings.http.enabled:
-            app = build_web_app(lambda: self.running)
+            routes = [route for binding in self.bindings for route in binding.routes]
+            app = build_web_app(lambda: self.running, routes)
             self.web = WebServer(app, host=self.settings.http.host, port=self.settings.http.port)
             await self.web.start()
         self.running = True
@@ -159,6 +165,8 @@ class App:
     async def stop(self) -> None:
         """Stop cleanly: polls in flight get a short grace, then are abandoned uncommitted."""
         self.running = False
+        for binding in self.bindings:
+            await binding.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.poller.wait_idle(SHUTDOWN_GRACE_SECONDS)
