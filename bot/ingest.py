@@ -19,6 +19,7 @@ from bot.route import MatchedItem, route
 from bot.store import alerts as outbox
 from bot.store.chats import subscribers_by_topic
 from bot.store.items import StoredItem, insert_new_items
+from bot.store.matches import record_matches
 
 __all__ = ["IngestResult", "Ingestor", "TopicMatcher"]
 
@@ -65,6 +66,7 @@ class Ingestor:
         subscribers = await subscribers_by_topic(
             conn, {match.topic_id for entry in matched for match in entry.matches}, now=now
         )
+        await record_matches(conn, [(e.stored.id, m) for e in matched for m in e.matches], now=now)
         new_alerts = route(matched, subscribers, self._topics, self._summarize)
         queued = await outbox.enqueue_alerts(conn, new_alerts, now=now)
         return IngestResult(len(stored), len(matched), queued)

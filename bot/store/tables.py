@@ -28,7 +28,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["alerts", "chats", "feeds", "items", "metadata", "subscriptions", "topics"]
+__all__ = [
+    "alerts",
+    "chats",
+    "feeds",
+    "items",
+    "matches",
+    "metadata",
+    "subscriptions",
+    "topics",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -145,6 +154,20 @@ subscriptions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("chat_id", "topic_id", name="uq_subscriptions_chat_topic"),
     Index("ix_subscriptions_topic", "topic_id"),
+)
+
+# Every (item, topic) match, kept for digests and story ranking.
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("topic_id", String(64), nullable=False),
+    Column("score", Float, nullable=False, default=1.0),
+    Column("terms", JSON, nullable=False, default=list),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("item_id", "topic_id", name="uq_matches_item_topic"),
+    Index("ix_matches_topic_created", "topic_id", "created_at"),
 )
 
 # The outbox. A row is written in the same transaction that records its item, before any send;
