@@ -58,13 +58,20 @@ class QueryError(WirewatchError):
 class DeliveryError(WirewatchError):
     """A chat platform refused or failed a send.
 
-    ``permanent`` failures (chat not found, bot blocked) stop retries; ``retry_after`` honours
+    ``permanent`` failures stop retries; ``chat_gone`` (bot blocked or removed, chat deleted or
+    archived) also stops the chat's subscriptions until it comes back; ``retry_after`` honours
     the platform's rate-limit answer.
     """
 
     def __init__(
-        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        chat_gone: bool = False,
     ) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or chat_gone
         self.retry_after = retry_after
+        self.chat_gone = chat_gone

@@ -376,9 +376,12 @@ class CommandCore:
         return Reply(f"No topic called '{name}'.{hint}", ephemeral=True)
 
     async def _chat_pk(self, conn: AsyncConnection, caller: Caller) -> int:
-        return await chat_store.ensure_chat(
+        """The caller's chat row; a chat that speaks to the bot is reachable again."""
+        chat_pk = await chat_store.ensure_chat(
             conn, caller.chat, now=self._clock(), title=caller.chat_title, kind=str(caller.kind)
         )
+        await chat_store.set_chat_flags(conn, chat_pk, active=True)
+        return chat_pk
 
     async def _subscriptions(
         self, conn: AsyncConnection, caller: Caller

@@ -147,8 +147,31 @@ async def test_a_chat_that_removed_the_bot_fails_for_good(
     telegram.block_bot(chat_id)
     with pytest.raises(DeliveryError) as refused:
         await channel.send_alert(alert_for(chat_id))
-    assert refused.value.permanent
+    assert refused.value.permanent and refused.value.chat_gone
     assert str(refused.value) == f"Telegram refused delivery: {reason}"
+
+
+async def test_a_chat_that_blocked_the_bot_stops_getting_alerts_until_it_returns(
+    telegram: FakeTelegram, channel: TelegramChannel, engine: AsyncEngine
+) -> None:
+    telegram.block_bot(PRIVATE)
+    await queue_alerts(engine, [alert_for(PRIVATE), alert_for(GROUP)])
+    async with engine.begin() as conn:
+        for chat in (PRIVATE, GROUP):
+            chat_pk = await chat_store.ensure_chat(
+                conn, ChatRef(Platform.TELEGRAM, str(chat)), now=utcnow()
+            )
+            await chat_store.subscribe(conn, chat_pk, "peace-talks", now=utcnow())
+
+    await deliver_everything(Deliverer(engine, {Platform.TELEGRAM: channel}), engine, 2)
+
+    async with engine.connect() as conn:
+        still_subscribed = await chat_store.subscribers_by_topic(conn, ["peace-talks"])
+        kept = await chat_store.list_subscriptions(
+            conn, (await chat_store.get_chat(conn, ChatRef(Platform.TELEGRAM, str(PRIVATE)))).id
+        )
+    assert [s.chat.chat_id for s in still_subscribed["peace-talks"]] == [str(GROUP)]
+    assert [row.topic_id for row in kept] == ["peace-talks"]
 
 
 async def test_an_unknown_chat_fails_for_good(channel: TelegramChannel) -> None:

@@ -47,6 +47,7 @@ __all__ = ["ChannelPacer", "SlackChannel", "SlackIdentity"]
 log = logging.getLogger(__name__)
 
 AUTH_RETRY_SECONDS = 300.0
+CHAT_GONE_ERRORS = frozenset({"channel_not_found", "is_archived", "account_inactive"})
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired"})
 TRANSIENT_ERRORS = frozenset(
     {"fatal_error", "internal_error", "service_unavailable", "request_timeout", "ratelimited"}
@@ -190,7 +191,8 @@ class SlackChannel:
                 f"Slack refused the bot token ({code}): set a valid SLACK_BOT_TOKEN",
                 retry_after=AUTH_RETRY_SECONDS,
             )
-        return DeliveryError(self._refusal(channel_id, code, error), permanent=True)
+        gone = code in CHAT_GONE_ERRORS
+        return DeliveryError(self._refusal(channel_id, code, error), permanent=True, chat_gone=gone)
 
     def _refusal(self, channel_id: str | None, code: str, error: SlackApiError) -> str:
         where = f"Slack channel {channel_id}"

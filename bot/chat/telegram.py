@@ -222,7 +222,7 @@ class TelegramChannel:
                 f"Telegram flood control: retry after {seconds:g} s", retry_after=seconds
             )
         if isinstance(error, Forbidden):
-            return DeliveryError(f"Telegram refused delivery: {reason}", permanent=True)
+            return DeliveryError(f"Telegram refused delivery: {reason}", chat_gone=True)
         if isinstance(error, ChatMigrated):
             return DeliveryError(
                 f"Telegram group moved to supergroup {error.new_chat_id}", permanent=True
@@ -231,7 +231,7 @@ class TelegramChannel:
             if "chat not found" in reason.lower():
                 return DeliveryError(
                     "Telegram chat not found: it was deleted, or the bot was never in it",
-                    permanent=True,
+                    chat_gone=True,
                 )
             return DeliveryError(f"Telegram rejected the message: {reason}", permanent=True)
         if isinstance(error, InvalidToken):

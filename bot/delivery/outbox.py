@@ -20,6 +20,7 @@ from bot.clock import utcnow
 from bot.errors import DeliveryError
 from bot.model import Platform
 from bot.store import alerts as outbox
+from bot.store.chats import set_chat_flags
 
 __all__ = ["Deliverer"]
 
@@ -98,6 +99,13 @@ class Deliverer:
     async def _record_failure(self, entry: outbox.OutboxEntry, error: DeliveryError) -> None:
         attempts = entry.attempts + 1
         async with self._engine.begin() as conn:
+            if error.chat_gone:
+                log.warning(
+                    "%s is gone (%s): its subscriptions stop until it comes back",
+                    entry.alert.chat,
+                    error,
+                )
+                await set_chat_flags(conn, entry.chat_pk, active=False)
             if error.permanent or attempts >= self._max_attempts:
                 log.warning("alert %s to %s failed for good: %s", entry.id, entry.alert.chat, error)
                 await outbox.mark_failed(conn, entry.id, error=str(error))
@@ -108,4 +116,5 @@ class Deliverer:
                 entry.id,
                 error=str(error),
                 next_attempt_at=self._clock() + timedelta(seconds=delay),
+                count_attempt=error.retry_after is None,
             )

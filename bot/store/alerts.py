@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.model import Alert, ChatRef, Platform
+from bot.store.digest_payload import kind_fields, kind_payload
 from bot.store.tables import alerts, chats
 
 __all__ = [
@@ -44,6 +45,7 @@ class NewAlert:
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
     id: int
+    chat_pk: int
     attempts: int
     alert: Alert
 
@@ -58,6 +60,7 @@ def alert_to_payload(alert: Alert) -> dict[str, Any]:
         "published": alert.published.isoformat() if alert.published else None,
         "why": list(alert.why),
         "source_titles": list(alert.source_titles),
+        **kind_payload(alert),  # digests and other kinds; nothing for a story alert
     }
 
 
@@ -73,6 +76,7 @@ def alert_from_payload(chat: ChatRef, payload: dict[str, Any]) -> Alert:
         published=datetime.fromisoformat(published) if published else None,
         why=tuple(payload.get("why", ())),
         source_titles=tuple(payload.get("source_titles", ())),
+        **kind_fields(payload),
     )
 
 
@@ -126,7 +130,14 @@ async def claim_due_alerts(
         .exists()
     )
     due = (
-        select(alerts.c.id, alerts.c.attempts, alerts.c.payload, chats.c.platform, chats.c.chat_id)
+        select(
+            alerts.c.id,
+            alerts.c.chat_id.label("chat_pk"),
+            alerts.c.attempts,
+            alerts.c.payload,
+            chats.c.platform,
+            chats.c.chat_id,
+        )
         .join(chats, chats.c.id == alerts.c.chat_id)
         .where(
             chats.c.platform.in_([str(platform) for platform in platforms]),
@@ -150,6 +161,7 @@ async def claim_due_alerts(
     return [
         OutboxEntry(
             row.id,
+            row.chat_pk,
             row.attempts,
             alert_from_payload(ChatRef(Platform(row.platform), row.chat_id), row.payload),
         )
@@ -168,14 +180,20 @@ async def mark_sent(
 
 
 async def mark_retry(
-    conn: AsyncConnection, alert_id: int, *, error: str, next_attempt_at: datetime
+    conn: AsyncConnection,
+    alert_id: int,
+    *,
+    error: str,
+    next_attempt_at: datetime,
+    count_attempt: bool = True,
 ) -> None:
+    """Reschedule; a platform's rate-limit answer is not a failed attempt (``count_attempt``)."""
     await conn.execute(
         update(alerts)
         .where(alerts.c.id == alert_id)
         .values(
             status="pending",
-            attempts=alerts.c.attempts + 1,
+            attempts=alerts.c.attempts + (1 if count_attempt else 0),
             last_error=error,
             next_attempt_at=next_attempt_at,
         )
