@@ -70,6 +70,10 @@ class App:
         self.parser = FeedParser(timeout=settings.fetch.parse_timeout)
         self.channels: dict[Platform, Channel] = dict(self.options.channels)
         self.bindings: list[Binding] = []
+        self.commands = CommandCore(
+            self.engine, self.topics, settings.chat, check_feed=self.check_feed
+        )
+        self._build_platforms()  # before the deliverer, which keeps the channels it is given
         self.deliverer = Deliverer(self.engine, self.channels)
         self.ingestor = Ingestor(
             self.topics,
@@ -86,10 +90,6 @@ class App:
             settings.poll,
             on_alerts=self.deliverer.wake,
         )
-        self.commands = CommandCore(
-            self.engine, self.topics, settings.chat, check_feed=self.check_feed
-        )
-        self._build_platforms()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.web: WebServer | None = None
         self._stop = asyncio.Event()
@@ -97,6 +97,24 @@ class App:
 
     def _build_platforms(self) -> None:
         """One channel (outbound) and one binding (inbound) per configured platform."""
+        # --- Slack: alerts through SlackChannel; /wirewatch, buttons and Home through SlackBinding
+        slack = self.settings.slack
+        if slack.bot_token is not None:
+            from bot.chat.slack import SlackChannel
+            from handlers.slack import SlackBinding
+
+            token = slack.bot_token.get_secret_value()
+            self.channels[Platform.SLACK] = SlackChannel(token, slack.api_base_url)
+            self.bindings.append(
+                SlackBinding(
+                    slack,
+                    self.commands,
+                    engine=self.engine,
+                    topics=self.topics,
+                    operators=self.settings.chat.operators,
+                )
+            )
+        # --- console: the fallback when no chat platform is configured
         mode = self.settings.console.enabled
         if mode == "always" or (mode == "auto" and not self.channels):
             self.channels[Platform.CONSOLE] = ConsoleChannel(self.options.console_stream)

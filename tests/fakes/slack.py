@@ -24,6 +24,11 @@ reading of Slack's "characters".
 
 Every accepted message is recorded per channel (``messages``), every call with its answer
 (``calls``); ``throttled`` counts every 429 given, injected or earned.
+
+``response_url(name)`` is a URL to put in a signed slash command or button payload: what the bot
+POSTs there (JSON, as bolt's ``respond()`` sends it) is checked like a message and kept in
+``responses(name)``. A post is answered ``200 ok``, or ``400`` with the error as plain text
+(``no_text``, ``invalid_blocks``, ``invalid_payload``), as Slack's webhooks answer.
 """
 
 from __future__ import annotations
@@ -179,6 +184,7 @@ class FakeSlack:
         self.views: dict[str, Params] = {}
         self._messages: dict[str, list[PostedMessage]] = defaultdict(list)
         self._ephemeral: list[PostedMessage] = []
+        self._responses: dict[str, list[Params]] = defaultdict(list)
         self._calls: list[ApiCall] = []
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
@@ -353,6 +359,15 @@ class FakeSlack:
             and (channel is None or call.params.get("channel") == channel)
         )
 
+    def response_url(self, name: str = "command") -> str:
+        """A ``response_url`` for one command or click; its posts are ``responses(name)``."""
+        return f"http://127.0.0.1:{self.port}/hooks/{name}"
+
+    def responses(self, name: str = "command") -> list[Params]:
+        """What was posted to ``response_url(name)`` and accepted, oldest first."""
+        with self._lock:
+            return list(self._responses.get(name, ()))
+
     @property
     def throttled(self) -> int:
         """How many 429 answers were given, injected or earned."""
@@ -362,6 +377,9 @@ class FakeSlack:
 
     def _handle(self, handler: _Handler) -> None:
         path = urlsplit(handler.path)
+        if path.path.startswith("/hooks/"):
+            self._handle_response_url(handler, path.path.removeprefix("/hooks/"))
+            return
         method = path.path.removeprefix("/api/")
         params, body_is_json, bad_body = _read_params(handler, path.query)
         params_seen = {key: value for key, value in params.items() if key != "token"}
@@ -389,6 +407,33 @@ class FakeSlack:
             answer = raised
         self._record(method, params_seen, answer.status, answer.body.get("error"))
         handler.answer(answer)
+
+    def _handle_response_url(self, handler: _Handler, name: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        content_type = (handler.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        body: Any = None
+        try:
+            if content_type != "application/json":
+                raise _error("invalid_payload")
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                raise _error("invalid_payload") from None
+            if not isinstance(body, dict):
+                raise _error("invalid_payload")
+            if body.get("response_type") not in (None, "ephemeral", "in_channel"):
+                raise _error("invalid_payload")
+            _message_content(body)
+        except _Answer as refused:
+            error = str(refused.body.get("error"))
+            self._record("response_url", {"hook": name}, 400, error)
+            handler.answer_text(400, error)
+            return
+        with self._lock:
+            self._responses[name].append(body)
+        self._record("response_url", {"hook": name, **body}, 200, None)
+        handler.answer_text(200, "ok")
 
     def _record(self, method: str, params: Params, status: int, error: str | None) -> None:
         with self._lock:
@@ -796,6 +841,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         for name, value in headers.items():
             self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def answer_text(self, status: int, text: str) -> None:
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
