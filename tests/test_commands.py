@@ -12,7 +12,7 @@ from bot.feeds.fetch import Fetcher, FetchLimits
 from bot.feeds.parse import parse_feed
 from bot.model import ChatRef, Feed, Item, Platform
 from bot.settings import ChatSettings, load_settings
-from bot.sources import configured_topics
+from bot.sources import configured_aliases, configured_topics
 from bot.store import chats as chat_store
 from bot.store import feeds as feed_store
 from bot.store.items import insert_new_items
@@ -46,7 +46,8 @@ def group_member(admin: bool) -> Caller:
 
 @pytest.fixture
 async def core(engine: AsyncEngine, feed_server: FeedServer) -> AsyncIterator[CommandCore]:
-    registry = TopicRegistry(configured_topics(load_settings()))
+    config = load_settings()
+    registry = TopicRegistry(configured_topics(config), configured_aliases(config))
     fetcher = Fetcher(FetchLimits(allow_private_networks=True))
 
     async def check_feed(url: str) -> str | None:

@@ -8,15 +8,18 @@ import pytest
 
 from bot.errors import QueryError
 from bot.match.matcher import Matcher
+from bot.match.places import load_places
 from bot.match.topics import load_topics
 from bot.model import Item, Topic
 
-BUILTIN = load_topics(Path(__file__).resolve().parents[1] / "config" / "topics.toml")
+CONFIG = Path(__file__).resolve().parents[1] / "config"
+PLACES = load_places(CONFIG / "places.toml")
+BUILTIN = load_topics(CONFIG / "topics.toml", PLACES)
 
 
 @pytest.fixture(scope="module")
 def builtin() -> Matcher:
-    return Matcher(BUILTIN)
+    return Matcher(BUILTIN, aliases=PLACES)
 
 
 def item(title: str, summary: str = "", feed_url: str = "https://wire.example/rss") -> Item:

@@ -33,7 +33,12 @@ SAME_WORD = {
         "Запоріжжі",
         "Запорожья",
     ],
-    "kharkiv": ["Kharkiv", "Kharkov", "Харків", "Харьков", "Харкова", "Харькове"],
+    "kharkiv": ["Kharkiv", "Kharkov", "Харків", "Харьков", "Харкова", "Харькове", "Харкові"],
+    "lviv (locative)": ["Lviv", "Львів", "Львові", "Львове"],
+    "chernihiv (locative)": ["Chernihiv", "Чернігів", "Чернігові", "Чернигове"],
+    "mykolaiv (locative)": ["Mykolaiv", "Миколаїв", "Миколаєві"],
+    "president (dative)": ["президент", "президентові", "президенту"],
+    "crimea": ["Crimea", "Crimea's", "CRIMEA"],
     "odesa": ["Odesa", "Odessa", "Одеса", "Одесса", "Одесі", "Одессе"],
     "lviv": ["Lviv", "Lvov", "Львів", "Львов"],
     "mykolaiv": ["Mykolaiv", "Миколаїв", "Миколаєва"],
@@ -95,6 +100,10 @@ NEAR_COLLISIONS = [
     ("Luhansk", "Lugansk"),  # h/g is left to aliases: folding it would merge hold/gold
     ("Mykolaiv", "Nikolaev"),  # renamed/exonym pairs are left to aliases too
     ("obmin", "obman"),
+    ("Crimea", "crime"),  # a name ending in two vowels keeps the last one
+    ("Korea", "core"),
+    ("ППО", "По"),  # an abbreviation's initial double is not a spelling to fold
+    ("Харкові", "Харк"),
 ]
 
 

@@ -9,14 +9,16 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.match.matcher import Matcher
+from bot.match.places import load_places
 from bot.match.topics import load_topics, topics_from_dicts
 from bot.model import Topic
 
 BUILTIN_FILE = Path(__file__).resolve().parents[1] / "config" / "topics.toml"
+PLACES = load_places(BUILTIN_FILE.with_name("places.toml"))
 
 
 def test_builtin_topics_load_with_names_descriptions_and_languages() -> None:
-    topics = load_topics(BUILTIN_FILE)
+    topics = load_topics(BUILTIN_FILE, PLACES)
     assert [topic.id for topic in topics] == [
         "mariupol-evacuation",
         "peace-talks",
@@ -30,7 +32,7 @@ def test_builtin_topics_load_with_names_descriptions_and_languages() -> None:
         assert topic.languages == ("en", "uk", "ru")
         assert topic.chat is None
     assert {t.id: t.name for t in topics}["mariupol-evacuation"] == "Mariupol evacuation"
-    assert len(Matcher(topics)) == len(topics)
+    assert len(Matcher(topics, aliases=PLACES)) == len(topics)
 
 
 def test_a_topic_table_becomes_a_topic() -> None:

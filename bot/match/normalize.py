@@ -21,8 +21,9 @@ A word becomes its key in this order (each step is a small function below):
    name to the same letters: и/і/ї/й/ы → i, є → ie, я → ia, ю → iu, е/ё/э → e, г → h (the
    Ukrainian and modern English reading), ґ → g, х → kh, ь/ъ → nothing. Latin words have y and j
    folded to i first, then are stemmed. Any other script goes through anyascii.
-3. Fold spellings: a doubled consonant (or digraph: zhzh) or "ii" becomes single (Odessa/Odesa,
-   Zaporizhzhia/Zaporizhia, Kyiv → kiiv → kiv); then Ukrainian ikavism at the end of a stem,
+3. Fold spellings: a doubled consonant (or digraph: zhzh) or "ii" after a word's first letter
+   becomes single (Odessa/Odesa, Zaporizhzhia/Zaporizhia, Kyiv → kiiv → kiv; but ППО, air
+   defence, stays ppo, not the preposition "по"); then Ukrainian ikavism at the end of a stem,
    o/e → i before a final v or zh (Kharkov/Kharkiv, Kiev/Kyiv, Lvov/Lviv, Nikolaev/…laiv,
    Zaporozh(ye)/Zaporizh(zhia)). These two endings are where the Russian and Ukrainian spellings
    of place names differ most and where English words almost never end, so the rule cannot merge
@@ -40,12 +41,18 @@ evacuate; евакуація / евакуювати) while getting some place na
 "Мариуполе"). The stripper removes English inflections and the -ation/-ate/-ee/-ian families
 (with Porter's measure deciding a final e: plane ≠ plan, fired = fire), Slavic case and adjective
 endings (with a minimum stem length), and the final vowel of names, so nominative Cyrillic names
-meet their English spelling (Одеса/Odesa → odes, Україна/Ukraine → ukrain). Verb conjugation and
-genitive plurals are left to prefix terms (``евакуй*``, ``переговор*``). A lemmatizer can slot in
+meet their English spelling (Одеса/Odesa → odes, Україна/Ukraine → ukrain); a name ending in two
+vowels keeps its last one (Crimea, Korea: not "crime", "core"). A capitalized Ukrainian word in
+-ові/-еві/-єві is read as a name's locative, -ов + і (у Харкові, у Львові, у Миколаєві: the -ів
+names), so it meets the nominative through step 3; a lowercase one is a dative ending
+(президентові → президент). Verb conjugation and genitive plurals are left to prefix terms
+(``евакуй*``, ``переговор*``). A lemmatizer can slot in
 before the stemmer later without changing any caller.
 
 Speed: the word → (key, form) function is cached (``functools.lru_cache``); a text costs one regex
-scan plus a dict lookup per word once its vocabulary is warm.
+scan plus a dict lookup per word once its vocabulary is warm. The matcher takes ``text_keys`` (keys
+and forms only, no per-word Python code) and asks ``token_spans`` for offsets only when an item
+matches. Query terms are cached too: thousands of topics repeat the same names.
 """
 
 from __future__ import annotations
@@ -63,6 +70,8 @@ __all__ = [
     "normalize_prefix",
     "normalize_term",
     "normalize_text",
+    "text_keys",
+    "token_spans",
 ]
 
 
@@ -108,6 +117,8 @@ _ENDINGS_BY_LENGTH = """
 """
 _CYRILLIC_ENDINGS = tuple(sorted(_ENDINGS_BY_LENGTH.split(), key=len, reverse=True))
 _MIN_CYRILLIC_STEM = 3
+# The locative of the -ів/-їв names (Харків → у Харкові) looks like the dative ending -ові.
+_NAME_LOCATIVES = ("ові", "еві", "єві")
 
 # Latin suffixes: (suffix, replacement, minimum stem length), tried in order, at most one applies.
 _LATIN_SUFFIXES: tuple[tuple[str, str, int], ...] = (
@@ -137,7 +148,8 @@ _MIN_NAME_STEM = 4  # Odesa → odes, but area, idea, data stay whole
 
 _VC_RE = re.compile(r"[aeiou]+[^aeiou]+")
 _CVC_RE = re.compile(r"[^aeiou][aeiou][^aeiouwx]$")
-_DOUBLES_RE = re.compile(r"(zh|kh|ch|sh|ts|[bcdfghklmnpqrstvwxz]|i)\1+")
+# Not at the start of a word: there a double is an abbreviation (ППО, air defence), not a spelling.
+_DOUBLES_RE = re.compile(r"(?<=.)(zh|kh|ch|sh|ts|[bcdfghklmnpqrstvwxz]|i)\1+")
 _IKAVISM_RE = re.compile(r"[oe](?=(?:v|zh)$)")
 _NOT_KEY_RE = re.compile(r"[^a-z0-9]+")
 
@@ -150,7 +162,7 @@ def analyze_word(word: str) -> tuple[str, str]:
         return "", ""
     if _is_cyrillic(text):
         form = _fold(_romanize(text))
-        key = _fold(_romanize(_stem_cyrillic(text)))
+        key = _fold(_romanize(_stem_cyrillic(text, name=word[:1].isupper())))
     else:
         latin = _romanize(text)
         form = _fold(latin)
@@ -169,11 +181,33 @@ def normalize_text(text: str) -> list[Token]:
     return tokens
 
 
+def text_keys(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The keys and the forms of ``normalize_text(text)``'s tokens, without their offsets.
+
+    The matcher's fast path: every word goes through the cache in C (``map``, no ``Token``), and
+    offsets are asked of ``token_spans`` only for the few texts that match something.
+    """
+    pairs = list(map(analyze_word, _WORD_RE.findall(text)))
+    if not all(key for key, _ in pairs):  # a word with nothing left to match is not a token
+        pairs = [pair for pair in pairs if pair[0]]
+    if not pairs:
+        return (), ()
+    keys, forms = zip(*pairs, strict=True)
+    return keys, forms
+
+
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """The ``(start, end)`` offsets of ``normalize_text(text)``'s tokens, in the same order."""
+    return [match.span() for match in _WORD_RE.finditer(text) if analyze_word(match.group())[0]]
+
+
+@lru_cache(maxsize=65_536)
 def normalize_term(term: str) -> tuple[str, ...]:
     """The keys of a query term or phrase, in order (several for "humanitarian corridor")."""
     return tuple(token.key for token in normalize_text(term))
 
 
+@lru_cache(maxsize=65_536)
 def normalize_prefix(prefix: str) -> tuple[str, ...]:
     """The unstemmed forms of a prefix's words; a prefix term uses exactly one."""
     return tuple(token.form for token in normalize_text(prefix))
@@ -202,8 +236,10 @@ def _romanize(text: str) -> str:
     return text.replace("y", "i").replace("j", "i")
 
 
-def _stem_cyrillic(word: str) -> str:
+def _stem_cyrillic(word: str, *, name: bool = False) -> str:
     word = word.replace("ё", "е")
+    if name and word.endswith(_NAME_LOCATIVES) and len(word) - 1 > _MIN_CYRILLIC_STEM:
+        return word[:-1]  # Харкові → Харков, which ikavism turns into Харків's key
     for ending in _CYRILLIC_ENDINGS:
         if word.endswith(ending) and len(word) - len(ending) >= _MIN_CYRILLIC_STEM:
             return word[: -len(ending)]
@@ -226,8 +262,8 @@ def _stem_latin(word: str) -> str:
         return word[:-2]  # buses, taxes, marches
     if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) >= 4:
         word = word[:-1]  # talks, strikes, news
-    if word[-1:] in ("a", "o") and len(word) - 1 >= _MIN_NAME_STEM:
-        return word[:-1]  # Odesa, Dnipro: the vowel a Slavic stem drops too
+    if len(word) - 1 >= _MIN_NAME_STEM and word[-1] in "ao" and word[-2] not in "aeiou":
+        return word[:-1]  # Odesa, Dnipro: the vowel a Slavic stem drops too (not Crimea's)
     return _strip_final_e(word)
 
 
