@@ -1,0 +1,281 @@
+"""The story clusterer: one id for every report of the same event, across outlets and languages.
+
+Contract: ``StoryClusterer(window).assign(item, key=…)`` returns the story id of ``item``. Items
+arrive roughly in time order; each one, in this order:
+
+1. Identity: the same ``key`` (the entry's guid; ``item.key`` unless given) seen within the window
+   → its story, whatever the title now says (a correction is never a new story).
+2. URL: the same canonical URL (``bot.feeds.urls.canonical_url``: tracking parameters, fragment,
+   default port … removed) seen within the window → its story.
+3. Similarity: candidates are the members of open stories that share an LSH band of the lexical
+   MinHash (near-duplicates), an LSH band of the weighted neutral MinHash (the same concepts in
+   any language), or a specific neutral token (a place, organisation, number, name or country);
+   each is scored with ``similarity.similarity`` and the item joins the story of the best score
+   at or above ``threshold``; ties go to the older story.
+4. Otherwise the item starts a new story whose id is its key (or the story already named so).
+
+A story id never changes and stories never merge: alerts already sent name it. The result depends
+only on the items and their order (no randomness, no process-seeded hashing).
+
+Memory is bounded by the window: the clock is the latest publication time seen (an item without
+one is taken to be published then), and members, index entries, keys and URLs older than the
+window are dropped on every call. Lists are capped (``POSTING_CAP`` members per token,
+``BUCKET_CAP`` per LSH bucket, most recent kept), which bounds the work per item on a busy stream.
+"""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from bot.feeds.urls import canonical_url
+from bot.model import Item
+from bot.stories.features import StoryFeatures, extract_features
+from bot.stories.gazetteer import UBIQUITOUS
+from bot.stories.minhash import MinHasher
+from bot.stories.similarity import THRESHOLD, Profile, similarity, token_weight
+from bot.stories.vocabulary import Vocabulary, default_vocabulary
+
+__all__ = ["BUCKET_CAP", "CANDIDATES", "POSTING_CAP", "StoryClusterer"]
+
+POSTING_CAP = 32
+BUCKET_CAP = 8
+CANDIDATES = 16
+RETRIEVAL_KINDS = ("place:", "org:", "num:", "name:", "country:")
+_UBIQUITOUS_TOKENS = frozenset(f"country:{name}" for name in UBIQUITOUS)
+# Band keys of the two LSH indexes must not collide: the neutral ones are offset by this.
+_NEUTRAL_BANDS = 1 << 70
+
+_K = TypeVar("_K")
+
+
+@dataclass(slots=True, eq=False)
+class _Story:
+    id: str
+    seq: int
+    last_seen: float
+
+
+@dataclass(slots=True, eq=False)
+class _Member:
+    story: _Story
+    profile: Profile
+    clock: float
+    neutral_signature: array[int]
+    tokens: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Seen:
+    """When a key or URL was last seen, and its story."""
+
+    story: _Story
+    clock: float
+
+
+# A bucket holds one member, or a list of them: most buckets of a busy window hold one.
+_Bucket = _Member | list[_Member]
+
+
+@dataclass(slots=True)
+class StoryClusterer:
+    """Assigns items to stories incrementally; see the module docstring for the rules."""
+
+    window: timedelta = timedelta(hours=48)
+    threshold: float = THRESHOLD
+    vocabulary: Vocabulary = field(default_factory=default_vocabulary)
+    hasher: MinHasher = field(default_factory=lambda: MinHasher(32, bands=8, rows=4, seed=1))
+    neutral_hasher: MinHasher = field(
+        default_factory=lambda: MinHasher(16, bands=8, rows=2, seed=2)
+    )
+    _clock: float | None = None
+    _seq: int = 0
+    _members: deque[_Member] = field(default_factory=deque)
+    _stories: dict[str, _Story] = field(default_factory=dict)
+    _by_key: dict[str, _Seen] = field(default_factory=dict)
+    _by_url: dict[str, _Seen] = field(default_factory=dict)
+    _by_band: dict[int, _Bucket] = field(default_factory=dict)
+    _by_token: dict[str, deque[_Member]] = field(default_factory=dict)
+
+    def assign(self, item: Item, *, key: str | None = None) -> str:
+        """The story id of ``item``; ``key`` overrides ``item.key`` as its identity."""
+        identity = item.key if key is None else key
+        published = self._advance(item.published)
+        url = canonical_url(item.url) if item.url else None
+        story = self._known(identity, url)
+        features = extract_features(item, self.vocabulary)
+        signature = self.hasher.signature(sorted(features.lexical))
+        neutral_signature = self.neutral_hasher.signature(_weighted(features.neutral))
+        member = _Member(
+            story=story or _Story(identity, 0, 0.0),
+            profile=Profile.of(features, signature, published),
+            clock=self._now,
+            neutral_signature=neutral_signature,
+            tokens=_retrieval_tokens(features),
+        )
+        if story is None:
+            member.story = self._best_story(member) or self._new_story(identity)
+        self._remember(member, identity, url)
+        return member.story.id
+
+    @property
+    def open_stories(self) -> int:
+        """How many stories are still open (have a member within the window)."""
+        return len(self._stories)
+
+    @property
+    def _now(self) -> float:
+        return self._clock or 0.0
+
+    def _advance(self, published: datetime | None) -> float:
+        """Move the clock to ``published``, expire what fell out of the window; item time."""
+        if published is None:
+            return self._now
+        if published.tzinfo is None:
+            published = published.replace(tzinfo=UTC)
+        time = published.timestamp()
+        if self._clock is None or time > self._clock:
+            self._clock = time
+            self._expire(time - self.window.total_seconds())
+        return time
+
+    def _known(self, identity: str, url: str | None) -> _Story | None:
+        seen = self._by_key.get(identity)
+        if seen is None and identity in self._stories:
+            return self._stories[identity]  # its story outlived the record of the key
+        if seen is None and url:
+            seen = self._by_url.get(url)
+        return seen.story if seen is not None else None
+
+    def _best_story(self, member: _Member) -> _Story | None:
+        best: _Story | None = None
+        best_score = self.threshold
+        for candidate in self._candidates(member):
+            value = similarity(member.profile, candidate.profile)
+            story = candidate.story
+            if value > best_score or (
+                value == best_score and (best is None or story.seq < best.seq)
+            ):
+                best, best_score = story, value
+        return best
+
+    def _candidates(self, member: _Member) -> list[_Member]:
+        """The members that share the most LSH bands and retrieval tokens, at most ``CANDIDATES``.
+
+        How many keys a member shares ranks it (then recency): scoring is the costly step, and a
+        member that shares one common key (Kyiv, a ministry's spokesman) rarely scores high.
+        """
+        found: list[_Member] = []
+        for band_key in self._band_keys(member):
+            found.extend(_bucket_members(self._by_band.get(band_key)))
+        for token in member.tokens:
+            found.extend(self._by_token.get(token, ()))
+        hits = Counter(map(id, found))
+        unique = list({id(candidate): candidate for candidate in found}.values())
+        if len(unique) <= CANDIDATES:
+            return unique
+        return heapq.nsmallest(
+            CANDIDATES, unique, key=lambda m: (-hits[id(m)], -m.clock, m.story.seq)
+        )
+
+    def _neutral_band_keys(self, member: _Member) -> list[int]:
+        keys = self.neutral_hasher.band_keys(member.neutral_signature)
+        return [_NEUTRAL_BANDS + key for key in keys]
+
+    def _new_story(self, identity: str) -> _Story:
+        self._seq += 1
+        return _Story(identity, self._seq, self._now)
+
+    def _remember(self, member: _Member, identity: str, url: str | None) -> None:
+        story = member.story
+        story.last_seen = self._now
+        _touch(self._stories, story.id, story)  # most recently active last: expiry reads the front
+        _touch(self._by_key, identity, _Seen(story, self._now))
+        if url:
+            _touch(self._by_url, url, _Seen(story, self._now))
+        self._members.append(member)
+        for band_key in self._band_keys(member):
+            _bucket_add(self._by_band, band_key, member)
+        for token in member.tokens:
+            postings = self._by_token.get(token)
+            if postings is None:
+                postings = self._by_token[token] = deque(maxlen=POSTING_CAP)
+            postings.append(member)
+
+    def _band_keys(self, member: _Member) -> list[int]:
+        return [*self.hasher.band_keys(member.profile.signature), *self._neutral_band_keys(member)]
+
+    def _expire(self, cutoff: float) -> None:
+        members = self._members
+        while members and members[0].clock < cutoff:
+            member = members.popleft()
+            for band_key in self._band_keys(member):
+                _bucket_remove(self._by_band, band_key, member)
+            for token in member.tokens:
+                postings = self._by_token.get(token)
+                if postings and postings[0] is member:
+                    postings.popleft()
+                    if not postings:
+                        del self._by_token[token]
+        while self._stories and next(iter(self._stories.values())).last_seen < cutoff:
+            del self._stories[next(iter(self._stories))]
+        for table in (self._by_key, self._by_url):
+            while table and next(iter(table.values())).clock < cutoff:
+                del table[next(iter(table))]
+
+
+def _retrieval_tokens(features: StoryFeatures) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            token
+            for token in features.neutral
+            if token.startswith(RETRIEVAL_KINDS) and token not in _UBIQUITOUS_TOKENS
+        )
+    )
+
+
+def _weighted(neutral: frozenset[str]) -> list[str]:
+    """Each token repeated by its weight, so plain MinHash estimates the weighted Jaccard."""
+    return [
+        f"{token}#{copy}"
+        for token in sorted(neutral)
+        if token not in _UBIQUITOUS_TOKENS
+        for copy in range(round(token_weight(token)))
+    ]
+
+
+def _touch(table: dict[str, _K], name: str, value: _K) -> None:
+    table.pop(name, None)
+    table[name] = value
+
+
+def _bucket_members(bucket: _Bucket | None) -> list[_Member] | tuple[_Member, ...]:
+    if bucket is None:
+        return ()
+    return bucket if isinstance(bucket, list) else (bucket,)
+
+
+def _bucket_add(index: dict[int, _Bucket], band_key: int, member: _Member) -> None:
+    bucket = index.get(band_key)
+    if bucket is None:
+        index[band_key] = member
+    elif isinstance(bucket, list):
+        bucket.append(member)
+        if len(bucket) > BUCKET_CAP:
+            del bucket[0]
+    elif bucket is not member:
+        index[band_key] = [bucket, member]
+
+
+def _bucket_remove(index: dict[int, _Bucket], band_key: int, member: _Member) -> None:
+    bucket = index.get(band_key)
+    if bucket is member:
+        del index[band_key]
+    elif isinstance(bucket, list) and member in bucket:
+        bucket.remove(member)
+        if len(bucket) == 1:
+            index[band_key] = bucket[0]
