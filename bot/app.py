@@ -16,20 +16,26 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.chat.base import Channel
 from bot.chat.console import CONSOLE_CHAT, ConsoleChannel
 from bot.clock import utcnow
+from bot.delivery.digest_messages import digest_messages
 from bot.delivery.outbox import Deliverer
+from bot.digest.runner import DigestRunner
+from bot.digest.scheduler import DigestScheduler
 from bot.errors import FeedError, QueryError
 from bot.feeds.fetch import Fetcher, FetchLimits
 from bot.feeds.parsing import FeedParser
 from bot.feeds.poller import Poller
 from bot.ingest import Ingestor
+from bot.metrics import Metrics
 from bot.model import Feed, Platform, Topic
 from bot.settings import Settings
 from bot.sources import configured_aliases, configured_feeds, configured_topics
+from bot.store import alerts as outbox
 from bot.store import chats as chat_store
 from bot.store import feeds as feed_store
 from bot.store.db import create_engine, migrate
@@ -63,6 +69,7 @@ class App:
         self.settings = settings
         self.options = options or AppOptions()
         self.running = False
+        self.metrics = Metrics()
         self.engine: AsyncEngine = create_engine(settings.database_url)
         aliases = configured_aliases(settings)
         self.topics = TopicRegistry(configured_topics(settings, aliases), aliases)
@@ -74,13 +81,14 @@ class App:
             self.engine, self.topics, settings.chat, check_feed=self.check_feed
         )
         self._build_platforms()  # before the deliverer, which keeps the channels it is given
-        self.deliverer = Deliverer(self.engine, self.channels)
+        self.deliverer = Deliverer(self.engine, self.channels, metrics=self.metrics)
         self.ingestor = Ingestor(
             self.topics,
             self.topics,
             summarize,
             first_fetch_max_age=timedelta(seconds=settings.poll.first_fetch_max_age),
             max_item_age=timedelta(seconds=settings.poll.max_item_age),
+            metrics=self.metrics,
         )
         self.poller = Poller(
             self.engine,
@@ -89,14 +97,48 @@ class App:
             self.ingestor,
             settings.poll,
             on_alerts=self.deliverer.wake,
+            metrics=self.metrics,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        # Digests and quiet hours: jobs derived from the store, re-synced by the commands' hook.
+        digest_runner = DigestRunner(
+            self.engine,
+            self.topics,
+            settings.digest,
+            digest_messages,
+            on_queued=self._digest_queued,
+        )
+        self.digests = DigestScheduler(self.scheduler, self.engine, digest_runner)
+        self.commands.digests.hooks = self.digests
         self.web: WebServer | None = None
         self._stop = asyncio.Event()
         self._deliver_task: asyncio.Task[None] | None = None
 
+    def _digest_queued(self) -> None:
+        self.metrics.digest_runs.inc()
+        self.deliverer.wake()
+
     def _build_platforms(self) -> None:
         """One channel (outbound) and one binding (inbound) per configured platform."""
+        # --- Telegram: alerts through TelegramChannel; commands, buttons, membership through
+        # TelegramBinding (long polling, or the webhook route when telegram.webhook_url is set)
+        telegram = self.settings.telegram
+        if telegram.bot_token is not None:
+            from bot.chat.telegram import TelegramChannel
+            from handlers.telegram import TelegramBinding
+
+            channel = TelegramChannel(telegram.bot_token.get_secret_value(), telegram.api_base_url)
+            self.channels[Platform.TELEGRAM] = channel
+            self.bindings.append(
+                TelegramBinding(
+                    telegram,
+                    self.commands,
+                    channel=channel,
+                    engine=self.engine,
+                    topics=self.topics,
+                    operators=self.settings.chat.operators,
+                )
+            )
         # --- Slack: alerts through SlackChannel; /wirewatch, buttons and Home through SlackBinding
         slack = self.settings.slack
         if slack.bot_token is not None:
@@ -170,11 +212,13 @@ class App:
                 next_run_time=utcnow(),
             )
             self.scheduler.start()
+        if self.options.start_scheduler:  # digest jobs from the store; missed digests caught up
+            await self.digests.start()
         for binding in self.bindings:
             await binding.start()
         if self.settings.http.enabled:
             routes = [route for binding in self.bindings for route in binding.routes]
-            app = build_web_app(lambda: self.running, routes)
+            app = build_web_app(self, routes)
             self.web = WebServer(app, host=self.settings.http.host, port=self.settings.http.port)
             await self.web.start()
         self.running = True
@@ -185,6 +229,7 @@ class App:
         self.running = False
         for binding in self.bindings:
             await binding.stop()
+        self.digests.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.poller.wait_idle(SHUTDOWN_GRACE_SECONDS)
@@ -202,6 +247,31 @@ class App:
             await channel.aclose()
         await self.engine.dispose()
         log.info("Wirewatch stopped")
+
+    async def readiness(self) -> dict[str, bool]:
+        """What /readyz reports: the store answers, polling runs, platforms accept the bot."""
+        checks = {
+            "database": await self._database_answers(),
+            "scheduler": self.scheduler.running or not self.options.start_scheduler,
+        }
+        for platform, channel in self.channels.items():
+            checks[f"platform:{platform}"] = not getattr(channel, "auth_failed", False)
+        return checks
+
+    async def _database_answers(self) -> bool:
+        try:
+            async with asyncio.timeout(2), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def metrics_text(self) -> bytes:
+        async with self.engine.connect() as conn:
+            depth, oldest = await outbox.backlog(conn, now=utcnow())
+        self.metrics.outbox_depth.set(depth)
+        self.metrics.outbox_oldest_seconds.set(oldest)
+        return self.metrics.render()
 
     async def run_until_stopped(self, stop: asyncio.Event) -> None:
         await self.start()

@@ -12,7 +12,11 @@ from enum import StrEnum
 
 __all__ = [
     "Alert",
+    "AlertKind",
     "ChatRef",
+    "Digest",
+    "DigestEntry",
+    "DigestSection",
     "Feed",
     "Hit",
     "Item",
@@ -123,9 +127,21 @@ class Subscription:
     delivery: Delivery = Delivery.INSTANT
 
 
+class AlertKind(StrEnum):
+    """What an outbox message is. A renderer that meets a kind it does not know shows the
+    message as plain text: ``title`` on the first line, then ``summary`` as written."""
+
+    ALERT = "alert"
+    DIGEST = "digest"
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """What a chat is told about one item for one topic; rendered per platform at send time."""
+    """What a chat is told about one item for one topic; rendered per platform at send time.
+
+    ``kind`` is ``"alert"`` for a story; a digest message has ``kind="digest"``, its content in
+    ``digest``, and its plain-text rendering in ``summary`` for renderers that do not know it.
+    """
 
     chat: ChatRef
     topic_id: str
@@ -136,3 +152,52 @@ class Alert:
     published: datetime | None
     why: tuple[str, ...] = field(default=())
     source_titles: tuple[str, ...] = field(default=())
+    kind: str = AlertKind.ALERT
+    digest: Digest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    """One story in a digest: its headline, a one-line summary, links and independent sources."""
+
+    rank: int
+    title: str
+    summary: str
+    links: tuple[str, ...]
+    sources: tuple[str, ...]  # names to show (a few)
+    source_count: int = 1  # independent sources: distinct feeds
+    published: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSection:
+    """The top stories of one topic; ``total`` counts every story found, shown or not.
+
+    ``continued`` marks the rest of a section that began in the previous message."""
+
+    topic_id: str
+    topic_name: str
+    total: int
+    entries: tuple[DigestEntry, ...]
+    continued: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One message of a digest: the stories matched in [``period_start``, ``period_end``).
+
+    ``zone`` is the chat's IANA time zone, for showing times; ``late`` says it went out after
+    downtime. A long digest is several messages, ``part`` of ``parts``, each under the platform's
+    limits; ``stories`` and ``topics`` count the whole digest, not the part.
+    """
+
+    title: str
+    period_start: datetime
+    period_end: datetime
+    zone: str
+    stories: int
+    topics: int
+    sections: tuple[DigestSection, ...]
+    late: bool = False
+    part: int = 1
+    parts: int = 1

@@ -103,6 +103,14 @@ class ChatSettings(Section):
     max_custom_topics: int = Field(20, ge=0)
 
 
+class DigestSettings(Section):
+    send_empty: bool = Field(False, description="send a digest even when nothing matched")
+    grace: int = Field(
+        6 * 3600, ge=0, description="seconds a missed digest may still go out late, after downtime"
+    )
+    max_stories_per_topic: int = Field(10, ge=1, le=50)
+
+
 class ConsoleSettings(Section):
     enabled: Literal["auto", "always", "never"] = Field(
         "auto", description="auto: print alerts when no chat platform is configured"
@@ -137,6 +145,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     slack: SlackSettings = SlackSettings()
     chat: ChatSettings = ChatSettings()
+    digest: DigestSettings = DigestSettings()
     console: ConsoleSettings = ConsoleSettings()
     log: LogSettings = LogSettings()
     feeds: list[FeedEntry] = Field(default_factory=list)

@@ -1,6 +1,8 @@
 """The bot's HTTP surface: one Starlette app served by uvicorn inside the bot's event loop.
 
-``/healthz`` answers 200 once the bot runs (503 before); chat webhooks and metrics mount here too.
+``/healthz`` (liveness) answers 200 once the bot runs (503 before); ``/readyz`` answers 200 only
+while the database answers, the scheduler runs and every platform accepts the bot's credentials;
+``/metrics`` is for Prometheus. Chat webhooks and slash commands mount here too.
 """
 
 from __future__ import annotations
@@ -8,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
+from typing import Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -16,21 +19,48 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.metrics import CONTENT_TYPE
+
 __all__ = ["WebServer", "build_web_app"]
 
 log = logging.getLogger(__name__)
 
 
-def build_web_app(is_running: Callable[[], bool], extra: Sequence[BaseRoute] = ()) -> Starlette:
+class Health(Protocol):
+    running: bool
+
+    async def readiness(self) -> dict[str, bool]:
+        """Each dependency and whether it is usable now."""
+        ...
+
+    async def metrics_text(self) -> bytes: ...
+
+
+def build_web_app(health: Health, extra: Sequence[BaseRoute] = ()) -> Starlette:
     async def healthz(_: Request) -> Response:
-        if is_running():
+        if health.running:
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "starting"}, status_code=503)
+
+    async def readyz(_: Request) -> Response:
+        checks = await health.readiness()
+        ready = health.running and all(checks.values())
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(await health.metrics_text(), media_type=CONTENT_TYPE)
 
     async def index(_: Request) -> Response:
         return PlainTextResponse("Wirewatch news-alert bot\n")
 
-    return Starlette(routes=[Route("/", index), Route("/healthz", healthz), *extra])
+    routes = [
+        Route("/", index),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+    ]
+    return Starlette(routes=[*routes, *extra])
 
 
 class _Server(uvicorn.Server):

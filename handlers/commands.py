@@ -26,6 +26,7 @@ from bot.store import chats as chat_store
 from bot.store import feeds as feed_store
 from bot.store.items import recent_items
 from bot.topics import TopicRegistry, custom_topic_id
+from handlers import digest_commands as digests
 from handlers.permissions import Caller, may_change_chat, may_manage_feeds
 from handlers.text import InputTooLong, clean_input
 
@@ -56,6 +57,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pause": ("", "hold all alerts for this chat"),
     "resume": ("", "send alerts again"),
     "status": ("", "is the bot healthy, and what is queued"),
+    "digest": (digests.DIGEST_ARGS, "the day's top stories per topic, on a schedule"),
+    "timezone": (digests.TIMEZONE_ARGS, "this chat's time zone, e.g. Europe/Kyiv"),
+    "quiet": (digests.QUIET_ARGS, "hold instant alerts during these hours"),
+    "urgent": (digests.URGENT_ARGS, "a topic whose alerts come through quiet hours"),
 }
 
 QUERY_HELP = (
@@ -92,6 +97,7 @@ class CommandCore:
         self._settings = settings
         self._check_feed = check_feed
         self._clock = clock
+        self.digests = digests.DigestCommands(engine, registry, clock=clock)  # hooks set by app
 
     async def handle(self, caller: Caller, text: str) -> Reply:
         """Run one command line (without the platform's prefix) and say what happened."""
@@ -357,6 +363,31 @@ class CommandCore:
                 )
             await feed_store.remove_feed(conn, url)
         return Reply(f"Removed {row.title or url}.")
+
+    # -- digests, time zone, quiet hours (handlers/digest_commands.py) -------------------------
+
+    async def _digest(self, caller: Caller, rest: str) -> Reply:
+        return self._answer(await self.digests.digest(caller, rest, self._refusal(caller)))
+
+    async def _timezone(self, caller: Caller, rest: str) -> Reply:
+        return self._answer(await self.digests.timezone(caller, rest, self._refusal(caller)))
+
+    async def _quiet(self, caller: Caller, rest: str) -> Reply:
+        return self._answer(await self.digests.quiet(caller, rest, self._refusal(caller)))
+
+    async def _urgent(self, caller: Caller, rest: str) -> Reply:
+        return self._answer(await self.digests.urgent(caller, rest, self._refusal(caller)))
+
+    def _refusal(self, caller: Caller) -> digests.Refusal:
+        async def refusal() -> str | None:
+            denied = await self._deny_change(caller)
+            return denied.text if denied else None
+
+        return refusal
+
+    @staticmethod
+    def _answer(answer: digests.Answer) -> Reply:
+        return Reply(answer.text, ephemeral=answer.ephemeral)
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -64,7 +64,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.render_telegram import article_url, render_alert_html, render_alert_plain
 from bot.errors import DeliveryError
-from bot.model import Alert, ChatRef, Platform
+from bot.model import Alert, AlertKind, ChatRef, Platform
 
 __all__ = [
     "CALLBACK_DATA_MAX_BYTES",
@@ -205,7 +205,7 @@ class TelegramChannel:
                     text=text,
                     parse_mode=ParseMode.HTML if html else None,
                     link_preview_options=_link_preview(alert),
-                    reply_markup=_alert_buttons(alert.topic_id),
+                    reply_markup=_alert_buttons(alert.topic_id) if _has_buttons(alert) else None,
                 )
             except RetryAfter as error:
                 self._pacer.pause(str(chat_id), _retry_after_seconds(error))
@@ -330,6 +330,11 @@ def _alert_buttons(topic_id: str) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def _has_buttons(alert: Alert) -> bool:
+    """Mute and unsubscribe belong to a topic's alerts, not to digests or notices."""
+    return alert.kind == AlertKind.ALERT and bool(alert.topic_id)
 
 
 def _link_preview(alert: Alert) -> LinkPreviewOptions:

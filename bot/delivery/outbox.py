@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.chat.base import Channel
 from bot.clock import utcnow
 from bot.errors import DeliveryError
+from bot.metrics import Metrics
 from bot.model import Platform
 from bot.store import alerts as outbox
 from bot.store.chats import set_chat_flags
@@ -37,6 +38,7 @@ class Deliverer:
         batch: int = 100,
         lease: timedelta = timedelta(seconds=120),
         max_attempts: int = 10,
+        metrics: Metrics | None = None,
     ) -> None:
         self._engine = engine
         self._channels = dict(channels)
@@ -44,6 +46,7 @@ class Deliverer:
         self._batch = batch
         self._lease = lease
         self._max_attempts = max_attempts
+        self._metrics = metrics
         self._wake = asyncio.Event()
         self.sent = 0
 
@@ -95,6 +98,7 @@ class Deliverer:
         async with self._engine.begin() as conn:
             await outbox.mark_sent(conn, entry.id, now=self._clock(), message_id=message_id)
         self.sent += 1
+        self._count(entry, "sent")
 
     async def _record_failure(self, entry: outbox.OutboxEntry, error: DeliveryError) -> None:
         attempts = entry.attempts + 1
@@ -109,6 +113,7 @@ class Deliverer:
             if error.permanent or attempts >= self._max_attempts:
                 log.warning("alert %s to %s failed for good: %s", entry.id, entry.alert.chat, error)
                 await outbox.mark_failed(conn, entry.id, error=str(error))
+                self._count(entry, "failed")
                 return
             delay = error.retry_after or min(5 * 2**entry.attempts, 3600)
             await outbox.mark_retry(
@@ -118,3 +123,8 @@ class Deliverer:
                 next_attempt_at=self._clock() + timedelta(seconds=delay),
                 count_attempt=error.retry_after is None,
             )
+        self._count(entry, "retried")
+
+    def _count(self, entry: outbox.OutboxEntry, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.alerts.labels(str(entry.alert.chat.platform), outcome).inc()

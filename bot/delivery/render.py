@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from bot.model import Alert
+from bot.delivery.render_digest import render_message_text
+from bot.model import Alert, AlertKind
 
 __all__ = ["render_alert_text"]
 
 
 def render_alert_text(alert: Alert) -> str:
     """The alert as a person reads it in a terminal or a plain-text chat."""
+    if alert.kind != AlertKind.ALERT:  # a digest, or a kind this renderer does not know
+        return render_message_text(alert)
     lines = [alert.title]
     if alert.summary and alert.summary != alert.title:
         lines.append(alert.summary)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.model import Alert
+from bot.model import Alert, AlertKind
 
 __all__ = [
     "MUTE_ACTION_ID",
@@ -73,6 +73,10 @@ def safe_link_target(url: str) -> str | None:
 
 def render_alert_blocks(alert: Alert) -> tuple[str, list[Block]]:
     """The fallback ``text`` (notifications, screen readers) and the blocks of one alert."""
+    if alert.kind != AlertKind.ALERT:  # a digest, or a kind this renderer does not know
+        from bot.delivery.render_digest_slack import render_message_blocks  # imports this module
+
+        return render_message_blocks(alert)
     web = _web_links(alert.links)
     link = web[0] if web else None
     blocks: list[Block] = [_section(_title_mrkdwn(alert.title, link))]

@@ -28,7 +28,8 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from bot.model import Alert
+from bot.delivery.render_digest_telegram import render_message_html, render_message_plain
+from bot.model import Alert, AlertKind
 
 __all__ = [
     "MAX_MESSAGE_UTF16",
@@ -71,6 +72,8 @@ def article_url(alert: Alert) -> str | None:
 
 def render_alert_html(alert: Alert) -> str:
     """The alert as Telegram HTML, at most 4096 UTF-16 units once parsed and a dozen entities."""
+    if alert.kind != AlertKind.ALERT:
+        return render_message_html(alert)
     fields = _Fields.of(alert)
     title = _text(fields.title)
     if fields.url:
@@ -85,6 +88,8 @@ def render_alert_html(alert: Alert) -> str:
 
 def render_alert_plain(alert: Alert) -> str:
     """The same alert without markup: what a resend without ``parse_mode`` shows."""
+    if alert.kind != AlertKind.ALERT:
+        return render_message_plain(alert)
     fields = _Fields.of(alert)
     head = [fields.title]
     if fields.url and len(fields.url) <= MAX_PLAIN_URL:

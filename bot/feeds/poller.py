@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from bot.errors import FeedError
 from bot.feeds.fetch import FetchResult
 from bot.feeds.parse import ParsedFeed
 from bot.ingest import Ingestor
+from bot.metrics import Metrics
 from bot.model import Alert
 from bot.settings import PollSettings
 from bot.store import alerts as outbox
@@ -85,6 +87,7 @@ class Poller:
         clock: Callable[[], datetime] = utcnow,
         on_alerts: Callable[[], None] = lambda: None,
         lease: timedelta = timedelta(minutes=5),
+        metrics: Metrics | None = None,
     ) -> None:
         self._engine = engine
         self._fetch = fetch
@@ -94,6 +97,7 @@ class Poller:
         self._clock = clock
         self._on_alerts = on_alerts
         self._lease = lease
+        self._metrics = metrics
         self._in_flight: set[asyncio.Task[PollOutcome]] = set()
 
     async def tick(self) -> None:
@@ -143,13 +147,19 @@ class Poller:
         return list(await asyncio.gather(*(bounded(row) for row in due)))
 
     async def poll_feed(self, feed: FeedRow) -> PollOutcome:
+        started = time.monotonic()
         try:
-            return await self._poll(feed)
+            outcome = await self._poll(feed)
         except asyncio.CancelledError:
             raise
         except Exception:  # a bug on one feed must not stop polling the others
             log.exception("polling %s failed unexpectedly", feed.url)
-            return PollOutcome(feed.url, "error", error="internal error while polling")
+            outcome = PollOutcome(feed.url, "error", error="internal error while polling")
+        if self._metrics is not None:
+            self._metrics.feed_polls.labels(outcome.status).inc()
+            self._metrics.fetch_seconds.observe(time.monotonic() - started)
+            self._metrics.items_new.inc(outcome.new_items)
+        return outcome
 
     async def _poll(self, feed: FeedRow) -> PollOutcome:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -211,3 +211,20 @@ async def mark_failed(conn: AsyncConnection, alert_id: int, *, error: str) -> No
 async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     rows = await conn.execute(select(alerts.c.status, func.count()).group_by(alerts.c.status))
     return {row[0]: int(row[1]) for row in rows.all()}
+
+
+async def backlog(conn: AsyncConnection, *, now: datetime) -> tuple[int, float]:
+    """How many alerts wait, and the age in seconds of the oldest (0 when none)."""
+    row = (
+        await conn.execute(
+            select(func.count(), func.min(alerts.c.created_at)).where(
+                alerts.c.status.in_(["pending", "sending"])
+            )
+        )
+    ).one()
+    count, oldest = int(row[0]), row[1]
+    if oldest is None:
+        return count, 0.0
+    if oldest.tzinfo is None:  # an aggregate bypasses the column type on SQLite
+        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)
+    return count, max(0.0, (now - oldest).total_seconds())

@@ -23,6 +23,7 @@ __all__ = [
     "get_chat",
     "list_subscriptions",
     "load_custom_topics",
+    "migrate_chat",
     "mute",
     "save_custom_topic",
     "set_chat_flags",
@@ -227,6 +228,33 @@ async def set_chat_flags(
     }
     if values:
         await conn.execute(update(chats).where(chats.c.id == chat_pk).values(**values))
+
+
+async def migrate_chat(conn: AsyncConnection, old: ChatRef, new: ChatRef) -> bool:
+    """The chat now has another id (a Telegram group became a supergroup): its row follows.
+
+    Subscriptions, settings, custom topics and queued alerts hang on the row, so they all move
+    with it. Should the new id have a row already (the bot was used there first), the old row's
+    subscriptions and custom topics move to it and the old row goes. False: nothing to move.
+    """
+    moving = await get_chat(conn, old)
+    if moving is None:
+        return False
+    existing = await get_chat(conn, new)
+    if existing is None:
+        await conn.execute(update(chats).where(chats.c.id == moving.id).values(chat_id=new.chat_id))
+        return True
+    taken = select(subscriptions.c.topic_id).where(subscriptions.c.chat_id == existing.id)
+    await conn.execute(
+        update(subscriptions)
+        .where(subscriptions.c.chat_id == moving.id, subscriptions.c.topic_id.not_in(taken))
+        .values(chat_id=existing.id)
+    )
+    await conn.execute(
+        update(topics).where(topics.c.owner_chat_id == moving.id).values(owner_chat_id=existing.id)
+    )
+    await conn.execute(delete(chats).where(chats.c.id == moving.id))
+    return True
 
 
 async def count_subscriptions(conn: AsyncConnection, chat_pk: int) -> int:

@@ -31,6 +31,8 @@ from sqlalchemy import (
 __all__ = [
     "alerts",
     "chats",
+    "digest_runs",
+    "digest_schedules",
     "feeds",
     "items",
     "matches",
@@ -140,6 +142,9 @@ chats = Table(
     Column("paused", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Quiet hours, minutes after local midnight in ``timezone``; both null when there are none.
+    Column("quiet_start", Integer),
+    Column("quiet_end", Integer),
     UniqueConstraint("platform", "chat_id", name="uq_chats_platform_chat"),
 )
 
@@ -151,6 +156,7 @@ subscriptions = Table(
     Column("topic_id", String(64), nullable=False),
     Column("delivery", String(16), nullable=False, default="instant"),
     Column("muted_until", UTCDateTime),
+    Column("urgent", Boolean, nullable=False, default=False),  # goes through quiet hours
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("chat_id", "topic_id", name="uq_subscriptions_chat_topic"),
     Index("ix_subscriptions_topic", "topic_id"),
@@ -191,4 +197,39 @@ alerts = Table(
     Column("sent_at", UTCDateTime),
     UniqueConstraint("chat_id", "story_key", name="uq_alerts_chat_story"),
     Index("ix_alerts_status_next", "status", "next_attempt_at"),
+)
+
+# A chat's digest schedule. A row never changes: a new rule or time zone is a new row with a new
+# id, never one used before (AUTOINCREMENT on SQLite, which would otherwise reuse the id of a
+# deleted last row), so a (schedule, period start) pair names one digest for good.
+digest_schedules = Table(
+    "digest_schedules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", Integer, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("rule", String(64), nullable=False),  # "daily 08:00", "weekly mon 09:00", "every 6h"
+    Column("timezone", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("chat_id", name="uq_digest_schedules_chat"),
+    sqlite_autoincrement=True,
+)
+
+# Every digest period dealt with: claimed in the transaction that queues its messages, so a
+# period is sent once. ``schedule_id`` is null for "digest now"; it has no foreign key because a
+# run outlives the schedule it came from. ``status``: sent, empty, skipped.
+digest_runs = Table(
+    "digest_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", Integer, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("schedule_id", Integer),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("late", Boolean, nullable=False, default=False),
+    Column("stories", Integer, nullable=False, default=0),
+    Column("messages", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("schedule_id", "period_start", name="uq_digest_runs_schedule_period"),
+    Index("ix_digest_runs_chat_end", "chat_id", "period_end"),
 )

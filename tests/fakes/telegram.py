@@ -30,8 +30,17 @@ a bug here: Telegram takes a bare ``&`` as text and silently ignores entities pa
 strict mode answers 400 for both. ``strict=False`` behaves like Telegram.
 
 Accepted messages are recorded per chat (``messages``); every call is logged (``calls``).
-Updates for ``getUpdates`` long polling are queued with ``enqueue_message``,
-``enqueue_callback_query``, ``enqueue_my_chat_member``, ``migrate_chat`` or ``enqueue_update``.
+Updates are queued with ``enqueue_message`` (``sender_chat`` for an anonymous group admin),
+``enqueue_channel_post``, ``enqueue_callback_query``, ``enqueue_my_chat_member``,
+``migrate_chat`` or ``enqueue_update``, and handed out the way the bot asked for them:
+
+- ``getUpdates`` long polling with offsets. While a webhook is set it answers 409, as Telegram
+  does; ``set_rival_poller(True)`` plays a second bot instance polling the same token: every
+  getUpdates is answered 409 Conflict and updates go to the rival (``rival_updates``).
+- a webhook (``setWebhook``): each update is POSTed in order to the URL with the
+  ``X-Telegram-Bot-Api-Secret-Token`` header, and again every 0.2 s until answered 2xx
+  (``webhook_deliveries`` records each try). Telegram wants an https URL; the fake also takes
+  http on a loopback host, so tests can receive.
 To try a bot by hand: ``python -m tests.fakes.telegram --chat 42`` prints the base URL and token.
 """
 
@@ -43,6 +52,7 @@ import itertools
 import json
 import math
 import random
+import re
 import socket
 import string
 import threading
@@ -53,6 +63,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 
 __all__ = [
@@ -75,6 +86,26 @@ MAX_ENTITIES = 100
 MAX_CALLBACK_DATA_BYTES = 64
 CHAT_TYPES = ("private", "group", "supergroup", "channel")
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_RETRY_SECONDS = 0.2
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Who a message written as a chat comes from, as Telegram fills in ``from``.
+GROUP_ANONYMOUS_BOT = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+CHANNEL_BOT = {"id": 136817688, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}
+TERMINATED_BY_OTHER_POLL = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
+WEBHOOK_IS_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 CHAT_ACTIONS = frozenset(
     {
         "typing",
@@ -561,6 +592,14 @@ class FakeTelegram:
         self._callback_queries: dict[str, bool] = {}  # id → answered
         self._poll_waiters: set[asyncio.Future[None]] = set()
         self._poll_generation = 0
+        self._webhook: tuple[str, str | None] | None = None  # (url, secret token)
+        self._webhook_error: tuple[int, str] | None = None  # (unix time, what went wrong)
+        self._push_wakeup = asyncio.Event()
+        self._pusher: asyncio.Task[None] | None = None
+        self._client: aiohttp.ClientSession | None = None
+        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status; 0: none)
+        self._rival_polling = False
+        self.rival_updates: list[dict[str, Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -578,7 +617,9 @@ class FakeTelegram:
                 "setMyCommands",
                 "getMyCommands",
                 "deleteMyCommands",
+                "setWebhook",
                 "deleteWebhook",
+                "getWebhookInfo",
                 "getUpdates",
             )
         }
@@ -631,6 +672,8 @@ class FakeTelegram:
         sock.bind(("127.0.0.1", 0))
         self._port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
+        self._client = aiohttp.ClientSession()
+        self._pusher = asyncio.create_task(self._push_updates())
 
     def stop(self) -> None:
         loop, thread = self._loop, self._thread
@@ -643,6 +686,12 @@ class FakeTelegram:
     async def _shutdown(self) -> None:
         self._closing = True
         self._wake_pollers()
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
+        if self._client is not None:
+            await self._client.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -757,6 +806,19 @@ class FakeTelegram:
         with self._lock:
             self._flaky = (ratio, kinds, chosen)
 
+    def set_rival_poller(self, active: bool = True) -> None:
+        """Another bot instance polls this token (True) or has stopped (False).
+
+        While it polls, every getUpdates is answered 409 Conflict, as when a newer getUpdates from
+        elsewhere ends ours, and updates, queued or new, go to the rival (``rival_updates``).
+        """
+        with self._lock:
+            self._rival_polling = active
+            if active:
+                self.rival_updates.extend(self._updates)
+                self._updates.clear()
+        self._notify_pollers()
+
     def set_delay(self, seconds: float, method: str | None = None) -> None:
         """Answer ``method`` (every method when None) this many seconds late."""
         with self._lock:
@@ -784,6 +846,12 @@ class FakeTelegram:
         with self._lock:
             return self._callback_queries.get(query_id, False)
 
+    @property
+    def webhook(self) -> tuple[str, str | None] | None:
+        """(URL, secret token) of the webhook set with setWebhook; None while polling."""
+        with self._lock:
+            return self._webhook
+
     # ─── updates for getUpdates ──────────────────────────────────────────────────────────────
 
     def user(self, user_id: int) -> dict[str, Any]:
@@ -798,23 +866,63 @@ class FakeTelegram:
         """Queue a raw update; ``update_id`` is filled in. Returns the update."""
         with self._lock:
             update = {"update_id": next(self._update_ids), **payload}
-            self._updates.append(update)
+            (self.rival_updates if self._rival_polling else self._updates).append(update)
         self._notify_pollers()
         return update
 
     def enqueue_message(
-        self, chat_id: int, text: str, *, from_user: int | None = None
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        from_user: int | None = None,
+        sender_chat: int | None = None,
     ) -> dict[str, Any]:
-        """A user writes ``text``; a leading ``/command`` gets its ``bot_command`` entity."""
+        """A user writes ``text``; a leading ``/command`` gets its ``bot_command`` entity.
+
+        ``sender_chat``: written as that chat; the group's own id is an anonymous administrator.
+        """
+        message = self._text_message(chat_id, text, from_user, sender_chat)
+        return self.enqueue_update({"message": message})
+
+    def message_update(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        from_user: int | None = None,
+        sender_chat: int | None = None,
+    ) -> dict[str, Any]:
+        """The update ``enqueue_message`` would queue, with a fresh ``update_id``, not queued:
+        to deliver to a webhook by hand."""
+        message = self._text_message(chat_id, text, from_user, sender_chat)
+        with self._lock:
+            return {"update_id": next(self._update_ids), "message": message}
+
+    def enqueue_channel_post(self, chat_id: int, text: str) -> dict[str, Any]:
+        """An administrator posts ``text`` in a channel (a post has no ``from``)."""
+        with self._lock:
+            chat = self._chats[chat_id]
+            if chat.type != "channel":
+                raise ValueError(f"chat {chat_id} is not a channel")
+            post: dict[str, Any] = {
+                "message_id": chat.next_message_id,
+                "sender_chat": chat.to_json(),
+                "chat": chat.to_json(),
+                "date": int(time.time()),
+            }
+            chat.next_message_id += 1
+        return self.enqueue_update({"channel_post": _with_text(post, text)})
+
+    def _text_message(
+        self, chat_id: int, text: str, from_user: int | None, sender_chat: int | None
+    ) -> dict[str, Any]:
         with self._lock:
             message = self._incoming_message(chat_id, from_user)
-        message["text"] = text
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            message["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": utf16_length(command)}
-            ]
-        return self.enqueue_update({"message": message})
+            if sender_chat is not None:
+                message["sender_chat"] = self._chats[sender_chat].to_json()
+                message["from"] = GROUP_ANONYMOUS_BOT if sender_chat == chat_id else CHANNEL_BOT
+        return _with_text(message, text)
 
     def enqueue_callback_query(
         self, chat_id: int, message_id: int, data: str, *, from_user: int | None = None
@@ -924,6 +1032,39 @@ class FakeTelegram:
         for waiter in list(self._poll_waiters):
             if not waiter.done():
                 waiter.set_result(None)
+        self._push_wakeup.set()
+
+    async def _push_updates(self) -> None:
+        """Deliver queued updates to the webhook, in order, each until it is answered 2xx."""
+        while not self._closing:
+            self._push_wakeup.clear()
+            with self._lock:
+                webhook = self._webhook
+                update = self._updates[0] if webhook is not None and self._updates else None
+            if webhook is None or update is None:
+                await self._push_wakeup.wait()
+                continue
+            url, secret = webhook
+            headers = {SECRET_HEADER: secret} if secret else {}
+            status, problem = 0, ""
+            assert self._client is not None
+            try:
+                async with self._client.post(
+                    url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=5)
+                ) as response:
+                    status = response.status
+                    problem = f"Wrong response from the webhook: {status} {response.reason}"
+            except (aiohttp.ClientError, TimeoutError) as error:
+                problem = f"Connection failed: {type(error).__name__}"
+            delivered = 200 <= status < 300
+            with self._lock:
+                self.webhook_deliveries.append((update["update_id"], status))
+                if delivered and self._updates and self._updates[0] is update:
+                    self._updates.pop(0)
+                if not delivered:
+                    self._webhook_error = (int(time.time()), problem)
+            if not delivered:
+                await asyncio.sleep(WEBHOOK_RETRY_SECONDS)
 
     # ─── HTTP ────────────────────────────────────────────────────────────────────────────────
 
@@ -1217,11 +1358,45 @@ class FakeTelegram:
         scope = _json_param(params, "scope") or {"type": "default"}
         return str(scope.get("type", "default")), str(params.get("language_code") or "")
 
-    async def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
-        if _as_bool(params.get("drop_pending_updates")):
-            with self._lock:
+    async def _api_setWebhook(self, params: dict[str, Any]) -> Any:
+        url = str(params.get("url") or "")
+        if not url:
+            return await self._api_deleteWebhook(params)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            raise _bad("bad webhook: Failed to parse the URL") from None
+        local_http = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+        if parts.scheme != "https" and not local_http:
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not _SECRET_TOKEN.fullmatch(str(secret)):
+            raise _bad("secret token contains unallowed characters")
+        with self._lock:
+            if _as_bool(params.get("drop_pending_updates")):
                 self._updates.clear()
+            self._webhook = (url, str(secret) if secret is not None else None)
+            self._webhook_error = None
+        self._wake_pollers()  # a waiting getUpdates ends, and the queue starts to flow
         return True
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        with self._lock:
+            if _as_bool(params.get("drop_pending_updates")):
+                self._updates.clear()
+            self._webhook = None
+        return True
+
+    async def _api_getWebhookInfo(self, params: dict[str, Any]) -> Any:
+        with self._lock:
+            info: dict[str, Any] = {
+                "url": self._webhook[0] if self._webhook else "",
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+            }
+            if self._webhook and self._webhook_error:
+                info["last_error_date"], info["last_error_message"] = self._webhook_error
+        return info
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
         offset = _as_int(params.get("offset") or 0, "wrong offset")
@@ -1233,6 +1408,10 @@ class FakeTelegram:
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
+                if self._webhook is not None:
+                    raise _ApiError(409, WEBHOOK_IS_ACTIVE)
+                if self._rival_polling:
+                    raise _ApiError(409, TERMINATED_BY_OTHER_POLL)
                 if offset > 0:
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 elif offset < 0:
@@ -1241,11 +1420,7 @@ class FakeTelegram:
             if ready or self._closing:
                 return ready
             if generation != self._poll_generation:
-                raise _ApiError(
-                    409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
-                )
+                raise _ApiError(409, TERMINATED_BY_OTHER_POLL)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
@@ -1283,6 +1458,17 @@ async def _request_params(request: web.Request) -> dict[str, Any]:
         form = await request.post()
         params.update({k: v for k, v in form.items() if isinstance(v, str)})
     return params
+
+
+def _with_text(message: dict[str, Any], text: str) -> dict[str, Any]:
+    """The message with ``text``; a leading ``/command`` gets its ``bot_command`` entity."""
+    message["text"] = text
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        message["entities"] = [
+            {"type": "bot_command", "offset": 0, "length": utf16_length(command)}
+        ]
+    return message
 
 
 def _json_param(params: dict[str, Any], name: str) -> Any:
