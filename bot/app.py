@@ -78,7 +78,11 @@ class App:
         self.channels: dict[Platform, Channel] = dict(self.options.channels)
         self.bindings: list[Binding] = []
         self.commands = CommandCore(
-            self.engine, self.topics, settings.chat, check_feed=self.check_feed
+            self.engine,
+            self.topics,
+            settings.chat,
+            check_feed=self.check_feed,
+            health=self.readiness,
         )
         self._build_platforms()  # before the deliverer, which keeps the channels it is given
         self.deliverer = Deliverer(self.engine, self.channels, metrics=self.metrics)
@@ -256,6 +260,9 @@ class App:
         }
         for platform, channel in self.channels.items():
             checks[f"platform:{platform}"] = not getattr(channel, "auth_failed", False)
+        for binding in self.bindings:
+            if getattr(binding, "polling_conflict", False):
+                checks["telegram:single-poller"] = False
         return checks
 
     async def _database_answers(self) -> bool:

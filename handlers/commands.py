@@ -90,12 +90,14 @@ class CommandCore:
         settings: ChatSettings,
         *,
         check_feed: Callable[[str], Awaitable[str | None]],
+        health: Callable[[], Awaitable[dict[str, bool]]] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._engine = engine
         self._registry = registry
         self._settings = settings
         self._check_feed = check_feed
+        self._health = health
         self._clock = clock
         self.digests = digests.DigestCommands(engine, registry, clock=clock)  # hooks set by app
 
@@ -189,6 +191,14 @@ class CommandCore:
             ),
             "This chat: " + ("paused" if chat and chat.paused else "receiving alerts"),
         ]
+        if self._health is not None:
+            checks = await self._health()
+            problems = [name for name, ok in checks.items() if not ok]
+            lines.append(
+                "Health: all checks pass"
+                if not problems
+                else "Health: PROBLEM with " + ", ".join(problems)
+            )
         return Reply("\n".join(lines))
 
     # -- changing this chat --------------------------------------------------------------------

@@ -23,8 +23,8 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import App
-from bot.errors import ConfigError
-from bot.model import ChatRef, Item, Platform
+from bot.errors import ConfigError, DeliveryError
+from bot.model import Alert, ChatRef, Item, Platform
 from bot.settings import load_settings
 from bot.store import chats as chat_store
 from handlers.commands import Reply
@@ -253,6 +253,21 @@ async def test_signed_subscribe_command_subscribes_the_channel_and_tells_it(
     async with bot.app.engine.connect() as conn:
         chat = await chat_store.get_chat(conn, ChatRef(Platform.SLACK, "C1"))
     assert chat is not None and chat.kind == "group" and chat.title == "#news"
+
+
+async def test_status_says_loudly_when_slack_refuses_the_token(
+    start_bot: StartBot, slack: FakeSlack
+) -> None:
+    bot = await start_bot()
+    healthy = await bot.command("status")
+    slack.fail_next("chat.postMessage", "invalid_auth")
+    alert = Alert(ChatRef(Platform.SLACK, "C1"), "peace-talks", "Peace talks", "t", "", (), None)
+    with pytest.raises(DeliveryError):
+        await bot.app.channels[Platform.SLACK].send_alert(alert)
+    broken = await bot.command("status")
+
+    assert "Health: all checks pass" in texts(healthy)
+    assert "Health: PROBLEM with platform:slack" in texts(broken)
 
 
 async def test_wirewatch_alone_shows_help_to_the_caller_only(start_bot: StartBot) -> None:
