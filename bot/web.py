@@ -21,9 +21,27 @@ from starlette.routing import BaseRoute, Route
 
 from bot.metrics import CONTENT_TYPE
 
-__all__ = ["WebServer", "build_web_app"]
+__all__ = ["WebServer", "build_web_app", "read_body"]
 
 log = logging.getLogger(__name__)
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is larger than ``limit`` bytes (read no further than that).
+
+    Webhooks and slash commands come from the internet: a huge body is refused, not buffered.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class Health(Protocol):

@@ -49,6 +49,7 @@ from bot.errors import ConfigError
 from bot.model import ChatRef, Platform
 from bot.settings import SlackSettings
 from bot.topics import TopicRegistry
+from bot.web import read_body
 from handlers.commands import CommandCore, Reply
 from handlers.permissions import Caller, ChatKind
 from handlers.slack_home import SlackHome
@@ -180,7 +181,7 @@ class SlackBinding:
         """Hand a signed request to bolt; refuse everything else before it is parsed."""
         if self._closed:
             return JSONResponse({"error": "stopping"}, status_code=503)
-        body = await _read_body(request, MAX_BODY_BYTES)
+        body = await read_body(request, MAX_BODY_BYTES)
         if body is None:
             return JSONResponse({"error": "request too large"}, status_code=413)
         if not self._signed(body, request.headers):
@@ -307,21 +308,6 @@ async def _answer(respond: AsyncRespond, reply: Reply, visible: ResponseType) ->
         return
     if result.status_code != 200:
         log.warning("Slack refused a command's answer: HTTP %s %s", result.status_code, result.body)
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is larger than ``limit`` bytes (read no further than that)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _app_token(settings: SlackSettings) -> str | None:

@@ -23,10 +23,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
-from urllib.parse import urlsplit
 
 from telegram import BotCommand
 
+from bot.delivery.links import web_link
 from bot.delivery.render_telegram import MAX_MESSAGE_UTF16, utf16_length
 from bot.model import Item
 from handlers.commands import Reply
@@ -38,12 +38,10 @@ log = logging.getLogger(__name__)
 MAX_MESSAGES = 5
 MAX_PREVIEW_TITLE = 200
 MAX_PREVIEW_SOURCE = 80
-MAX_URL = 2048
 MAX_COMMAND_DESCRIPTION = 256
 ELLIPSIS = "…"
 # Telegram's rule for a command name: what the menu and CommandHandler accept.
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
-_UNSAFE_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 WELCOME = (
     "Hello! I am Wirewatch: I post short alerts with source links when news on your topics "
@@ -111,7 +109,7 @@ def _preview_line(item: Item) -> _Line:
             published = published.replace(tzinfo=UTC)
         about.append(published.astimezone(UTC).strftime("%Y-%m-%d"))
     suffix = (" — " + ", ".join(part for part in about if part)) if any(about) else ""
-    target = _link_target(item.url)
+    target = web_link(item.url)
     title_html = html.escape(title, quote=False)
     if target is not None:
         title_html = f'<a href="{html.escape(target, quote=True)}">{title_html}</a>'
@@ -149,16 +147,3 @@ def _fit(text: str, limit: int) -> str:
         if units > limit - 1:
             return text[:index] + ELLIPSIS
     return text
-
-
-def _link_target(url: str | None) -> str | None:
-    """The URL when it is a plain http(s) link a reader can follow, else None."""
-    if not url or len(url) > MAX_URL or _UNSAFE_URL.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url

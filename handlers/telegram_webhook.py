@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.errors import ConfigError
+from bot.web import read_body
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -114,7 +115,7 @@ class WebhookReceiver:
             return Response(status_code=403)
         if not self._accepting():
             return Response(status_code=503)
-        body = await _read_body(request, MAX_BODY_BYTES)
+        body = await read_body(request, MAX_BODY_BYTES)
         if body is None:
             return Response(status_code=413)
         update = _parse_update(body)
@@ -139,18 +140,3 @@ def _parse_update(body: bytes) -> dict[str, Any] | None:
     if not isinstance(update_id, int) or isinstance(update_id, bool):
         return None
     return update
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is larger than ``limit`` bytes (read no further than that)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)

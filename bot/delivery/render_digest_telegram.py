@@ -29,6 +29,7 @@ from dataclasses import replace
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from bot.delivery.links import web_link
 from bot.delivery.render_digest import (
     EMPTY_TEXT,
     digest_subtitle,
@@ -53,7 +54,6 @@ __all__ = [
 
 MAX_MESSAGE_UTF16 = 4096
 MAX_ENTITIES = 100
-MAX_URL = 2048
 MAX_HOST = 60
 MAX_SOURCES_TEXT = 160
 EXTRA_LINKS = 2
@@ -165,7 +165,7 @@ def _section(section: DigestSection) -> _Piece:
 
 
 def _entry(entry: DigestEntry) -> _Piece:
-    links = [url for url in (_safe_url(link) for link in entry.links) if url]
+    links = [url for url in (web_link(link) for link in entry.links) if url]
     first = links[0] if links else None
     lines = [_Line().plain(f"{entry.rank}. ").link(entry.title, first)]
     lines[0].plain(entry_title_suffix(entry))
@@ -198,19 +198,6 @@ class TelegramDigestLayout:
 
     def entry(self, entry: DigestEntry) -> Cost:
         return _entry(entry).cost
-
-
-def _safe_url(link: str) -> str | None:
-    url = link.strip()
-    if not url or len(url) > MAX_URL or _UNPRINTABLE.search(url) or any(c.isspace() for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
 
 
 def _host(url: str) -> str:

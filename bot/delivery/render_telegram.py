@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from bot.delivery.links import web_link
 from bot.delivery.render_digest_telegram import render_message_html, render_message_plain
 from bot.model import Alert, AlertKind
 
@@ -49,7 +50,6 @@ MAX_SOURCES = 10
 MAX_SOURCE = 80
 MAX_EXTRA_LINKS = 5
 MAX_HOST = 60
-MAX_URL = 2048
 MAX_PLAIN_URL = 1024  # the plain fallback prints URLs: longer ones are left to the preview…
 MAX_PLAIN_EXTRA_URL = 200  # …and long extra links show as their host
 ELLIPSIS = "…"
@@ -67,7 +67,7 @@ def utf16_length(text: str) -> int:
 
 def article_url(alert: Alert) -> str | None:
     """The link the title points to: the alert's first plain http(s) link, if any."""
-    return next((url for url in map(_safe_url, alert.links) if url), None)
+    return next((url for url in map(web_link, alert.links) if url), None)
 
 
 def render_alert_html(alert: Alert) -> str:
@@ -118,7 +118,7 @@ class _Fields:
 
     @classmethod
     def of(cls, alert: Alert) -> _Fields:
-        links = list(dict.fromkeys(url for url in map(_safe_url, alert.links) if url))
+        links = list(dict.fromkeys(url for url in map(web_link, alert.links) if url))
         sources = [_fit(_line(s), MAX_SOURCE) for s in alert.source_titles if _line(s)]
         title = _fit(_line(alert.title), MAX_TITLE) or "(untitled)"
         summary = _first_sentences(_line(alert.summary), MAX_SENTENCES)
@@ -241,20 +241,6 @@ def _prefix(text: str, units: int) -> str:
         if used > units:
             return text[:index]
     return text
-
-
-def _safe_url(link: str) -> str | None:
-    """The link if it is a plain http(s) URL a reader can follow; anything else is dropped."""
-    url = link.strip()
-    if not url or len(url) > MAX_URL or _UNPRINTABLE.search(url) or _WHITESPACE.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
 
 
 def _host(url: str) -> str:
