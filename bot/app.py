@@ -45,12 +45,13 @@ from bot.web import WebServer, build_web_app
 from handlers.base import Binding
 from handlers.commands import CommandCore
 
-__all__ = ["App", "AppOptions", "fetch_limits"]
+__all__ = ["App", "AppOptions", "fetch_limits", "poll_lease"]
 
 log = logging.getLogger(__name__)
 
 POLL_TICK_SECONDS = 1.0
 SHUTDOWN_GRACE_SECONDS = 3.0
+STORE_WAIT_SECONDS = 30.0  # SQLite's busy timeout (bot/store/db.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,13 @@ class App:
             health=self.readiness,
         )
         self._build_platforms()  # before the deliverer, which keeps the channels it is given
-        self.deliverer = Deliverer(self.engine, self.channels, metrics=self.metrics)
+        self.deliverer = Deliverer(
+            self.engine,
+            self.channels,
+            backoff=timedelta(seconds=settings.delivery.backoff),
+            lease=timedelta(seconds=settings.delivery.lease),
+            metrics=self.metrics,
+        )
         self.ingestor = Ingestor(
             self.topics,
             self.topics,
@@ -101,6 +108,7 @@ class App:
             self.ingestor,
             settings.poll,
             on_alerts=self.deliverer.wake,
+            lease=poll_lease(settings),
             metrics=self.metrics,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -286,6 +294,17 @@ class App:
             await stop.wait()
         finally:
             await self.stop()
+
+
+def poll_lease(settings: Settings) -> timedelta:
+    """How long a claimed feed stays with its poll: the longest a poll can take, then some.
+
+    A poll that dies (the process killed, the database gone mid-poll) is retried when its lease
+    runs out, so the lease is what an outage costs a feed: no longer than a fetch, a parse and a
+    wait for a busy store (SQLite's busy timeout) can take.
+    """
+    fetch = settings.fetch
+    return timedelta(seconds=fetch.total_timeout + fetch.parse_timeout + STORE_WAIT_SECONDS)
 
 
 def fetch_limits(settings: Settings, trusted_origins: frozenset[str]) -> FetchLimits:

@@ -73,6 +73,18 @@ class FetchSettings(Section):
     parse_timeout: float = Field(20.0, gt=0, description="seconds one feed may take to parse")
 
 
+class DeliverySettings(Section):
+    backoff: float = Field(
+        5.0, gt=0, description="seconds before retrying a failed send, doubled after each failure"
+    )
+    lease: float = Field(
+        120.0,
+        gt=0,
+        description="seconds a claimed alert stays with its sender: after a crash it is resent "
+        "when the lease runs out; keep it longer than any one send can take",
+    )
+
+
 class HttpSettings(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -142,6 +154,7 @@ class Settings(BaseSettings):
     poll: PollSettings = PollSettings()
     fetch: FetchSettings = FetchSettings()
     http: HttpSettings = HttpSettings()
+    delivery: DeliverySettings = DeliverySettings()
     telegram: TelegramSettings = TelegramSettings()
     slack: SlackSettings = SlackSettings()
     chat: ChatSettings = ChatSettings()

@@ -38,14 +38,17 @@ class Deliverer:
         batch: int = 100,
         lease: timedelta = timedelta(seconds=120),
         max_attempts: int = 10,
+        backoff: timedelta = timedelta(seconds=5),
         metrics: Metrics | None = None,
     ) -> None:
+        """``backoff``: the wait after a first transient failure, doubled after each next one."""
         self._engine = engine
         self._channels = dict(channels)
         self._clock = clock
         self._batch = batch
         self._lease = lease
         self._max_attempts = max_attempts
+        self._backoff = backoff.total_seconds()
         self._metrics = metrics
         self._wake = asyncio.Event()
         self.sent = 0
@@ -115,7 +118,7 @@ class Deliverer:
                 await outbox.mark_failed(conn, entry.id, error=str(error))
                 self._count(entry, "failed")
                 return
-            delay = error.retry_after or min(5 * 2**entry.attempts, 3600)
+            delay = error.retry_after or min(self._backoff * 2**entry.attempts, 3600)
             await outbox.mark_retry(
                 conn,
                 entry.id,

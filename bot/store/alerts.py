@@ -1,8 +1,9 @@
 """The outbox: alerts written durably before any send, then claimed, sent and marked.
 
 A claim moves an alert to ``sending`` with a lease. If the process dies between the send and the
-mark, the lease runs out and the alert is sent again: at most one duplicate per crash, never a
-loss. Per-chat order is kept by always taking a chat's oldest alert first.
+mark, the lease runs out and the alert is sent again: at most one duplicate per chat per crash
+(a chat has one alert in flight at a time), never a loss. Per-chat order is kept by always taking
+a chat's oldest alert first (tests/faults/ prove both).
 """
 
 from __future__ import annotations

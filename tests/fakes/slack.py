@@ -51,7 +51,9 @@ from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
+    "DROP_AFTER_POSTING",
     "DROP_CONNECTION",
+    "TIME_OUT",
     "ApiCall",
     "FakeChannel",
     "FakeSlack",
@@ -61,6 +63,8 @@ __all__ = [
 ]
 
 DROP_CONNECTION = "<drop connection>"  # a fault: read the request, close without answering
+TIME_OUT = "<time out>"  # a fault: answer nothing for ``stall_seconds``, then close
+DROP_AFTER_POSTING = "<drop after posting>"  # a fault: carry the call out, close without answering
 
 MESSAGE_TEXT_LIMIT = 40_000
 MESSAGE_BLOCKS_LIMIT = 50
@@ -179,6 +183,7 @@ class FakeSlack:
         self.burst = burst  # … with up to this many in a row
         self.retry_after = retry_after  # Retry-After to send; None: when the next one would pass
         self.revoked = False
+        self.stall_seconds = 5.0  # how long a TIME_OUT fault keeps the client waiting
         self.channels: dict[str, FakeChannel] = {}
         self.users: dict[str, FakeUser] = {}
         self.views: dict[str, Params] = {}
@@ -295,7 +300,8 @@ class FakeSlack:
 
         ``failure``: a Slack error code (HTTP 200, ``ok: false``), an HTTP status (429 carries
         ``Retry-After``: ``retry_after`` or 1; 5xx carry an HTML page, as a load balancer sends),
-        or ``DROP_CONNECTION``. The call is not carried out.
+        ``DROP_CONNECTION`` or ``TIME_OUT``: the call is not carried out. ``DROP_AFTER_POSTING``
+        carries it out and loses the answer, as when a connection breaks after Slack posted.
         """
         with self._lock:
             for _ in range(times):
@@ -386,10 +392,15 @@ class FakeSlack:
         fault = self._take_fault(method, params.get("channel"))
         if self._delays.get(method):
             self._stopping.wait(self._delays[method])
-        if fault is not None and fault.failure == DROP_CONNECTION:
-            self._record(method, params_seen, 0, DROP_CONNECTION)
+        if fault is not None and fault.failure in (DROP_CONNECTION, TIME_OUT):
+            if fault.failure == TIME_OUT:
+                self._stopping.wait(self.stall_seconds)
+            self._record(method, params_seen, 0, str(fault.failure))
             handler.drop()
             return
+        drop_answer = fault is not None and fault.failure == DROP_AFTER_POSTING
+        if drop_answer:
+            fault = None
         try:
             if not path.path.startswith("/api/") or not method:
                 raise _Answer(404, {"ok": False, "error": "unknown_method"})
@@ -405,6 +416,10 @@ class FakeSlack:
                 answer = _Answer(200, {"ok": True, **action(params)})
         except _Answer as raised:
             answer = raised
+        if drop_answer:  # carried out, but the caller never hears so
+            self._record(method, params_seen, 0, DROP_AFTER_POSTING)
+            handler.drop()
+            return
         self._record(method, params_seen, answer.status, answer.body.get("error"))
         handler.answer(answer)
 

@@ -125,6 +125,7 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
 )
+FLAKY_KINDS = ("500", "502", "drop", "429", "timeout", "drop-after")
 BAD_GATEWAY_PAGE = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
@@ -585,6 +586,7 @@ class FakeTelegram:
         self._faults: dict[str, list[_ApiError | _Drop]] = defaultdict(list)
         self._delays: dict[str, float] = {}
         self._flaky: tuple[float, tuple[str, ...], frozenset[str] | None] = (0.0, (), None)
+        self._stall_seconds = 5.0
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._query_ids = itertools.count(4_000_001)
@@ -795,13 +797,18 @@ class FakeTelegram:
         *,
         kinds: tuple[str, ...] = ("500", "502", "drop"),
         methods: tuple[str, ...] | None = None,
+        stall_seconds: float = 5.0,
     ) -> None:
-        """A share of calls (seeded random) fails with one of ``kinds``: "500", "502", "drop".
+        """A share of calls (seeded random) fails with one of ``kinds``: "500", "502", "drop",
+        "429" (retry after 1 s), "timeout" (no answer for ``stall_seconds``, then dropped).
 
-        The failure happens before the call is served, so a failed message was not sent.
+        The failure happens before the call is served, so a failed message was not sent; the
+        kind "drop-after" is the exception: the call is served and then its connection dropped,
+        as when a network breaks after Telegram accepted a message.
         """
-        if not 0 <= ratio <= 1 or not set(kinds) <= {"500", "502", "drop"}:
-            raise ValueError("ratio in [0, 1], kinds among '500', '502', 'drop'")
+        if not 0 <= ratio <= 1 or not set(kinds) <= set(FLAKY_KINDS):
+            raise ValueError(f"ratio in [0, 1], kinds among {', '.join(FLAKY_KINDS)}")
+        self._stall_seconds = stall_seconds
         chosen = frozenset(m.lower() for m in methods) if methods else None
         with self._lock:
             self._flaky = (ratio, kinds, chosen)
@@ -1083,8 +1090,10 @@ class FakeTelegram:
             if handler is None:
                 raise _ApiError(404, "Not Found")
             await self._delay(method)
-            self._inject_fault(method)
+            drop_answer = await self._inject_fault(method)
             result = await handler(params)
+            if drop_answer:
+                raise _Drop()
         except _Drop:
             self._record(method, params, 0, "connection dropped", arrived)
             if request.transport is not None:
@@ -1121,17 +1130,25 @@ class FakeTelegram:
         if seconds:
             await asyncio.sleep(seconds)
 
-    def _inject_fault(self, method: str) -> None:
+    async def _inject_fault(self, method: str) -> bool:
+        """Raise the fault due for this call; True: serve it, then drop the answer."""
         with self._lock:
             queued = self._faults.get(method)
             if queued:
                 raise queued.pop(0)
             ratio, kinds, methods = self._flaky
             if not ratio or (methods is not None and method not in methods):
-                return
+                return False
             if self._random.random() >= ratio:
-                return
+                return False
             kind = self._random.choice(kinds)
+        if kind == "drop-after":
+            return True
+        if kind == "timeout":
+            await asyncio.sleep(self._stall_seconds)
+            raise _Drop()
+        if kind == "429":
+            raise _ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         if kind == "drop":
             raise _Drop()
         if kind == "502":
