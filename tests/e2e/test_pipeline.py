@@ -130,7 +130,7 @@ async def test_a_failing_feed_is_reported_once_to_the_chats_that_read_it(
     running_bot: Callable[..., Any], feed_server: FeedServer
 ) -> None:
     feed_server.set("/wire.xml", rss(TALKS))
-    app, stream = await running_bot("/wire.xml", poll={"max_interval": 1})
+    _, stream = await running_bot("/wire.xml", poll={"max_interval": 1})
     await wait_for(lambda: alerts_in(stream))
     feed_server.set("/wire.xml", "upstream down", status=500, content_type="text/plain")
     await wait_for(lambda: feed_server.hits("/wire.xml", status=500) >= 5, timeout=15)
