@@ -41,8 +41,29 @@ def build_parser() -> argparse.ArgumentParser:
     opml_in.add_argument("file", type=Path, help="OPML file exported by a feed reader")
     command("export-opml", "print the feed list as OPML")
     command("migrate", "create or upgrade the database schema")
-    match = command("match", "show which topics a text matches, and why")
-    match.add_argument("text", help="a headline or paragraph")
+    match = command("match", "show which topics a text, a feed or a stream of items match, and why")
+    match.add_argument("text", nargs="?", help="a headline or paragraph to match")
+    match.add_argument("--topic", metavar="ID", help="try only this topic")
+    match.add_argument(
+        "--feed", metavar="URL", help="fetch this feed and mark each item ✓/✗ for --topic"
+    )
+    match.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='read items as JSON lines on stdin ({"id", "title", "summary", "language"}), '
+        'write {"id", "topics", "why"} lines to stdout',
+    )
+    match.epilog = (
+        "exit status: 0 when something matched, 1 when nothing did (with --jsonl: when a line was "
+        "malformed), 2 on an error"
+    )
+    stories = command("stories", "group items into stories: JSON lines in, {id, story} lines out")
+    stories.add_argument(
+        "--jsonl",
+        action="store_true",
+        required=True,
+        help='read {"id", "title", "summary", "url", "published", "language"} lines from stdin',
+    )
     return parser
 
 
@@ -91,7 +112,13 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         case "migrate":
             return await commands.migrate_store(settings)
         case "match":
-            return commands.match_text(settings, args.text)
+            return await commands.match_items(
+                settings, args.text, topic_id=args.topic, feed_url=args.feed, jsonl=args.jsonl
+            )
+        case "stories":
+            from bot.stories.cli import run_stories_jsonl
+
+            return run_stories_jsonl(sys.stdin, sys.stdout, sys.stderr)
     raise AssertionError(args.command)
 
 

@@ -12,25 +12,28 @@ Contract, in the order things happen:
    ``normalize``). A term or phrase is ``␟k1␟k2␟``; a prefix is ``␟p`` and ``␞p`` (it may meet the
    stemmed key or the unstemmed form). One scan per field finds every occurrence of every pattern,
    as token positions, so the cost grows with the text, not with the number of topics.
-3. Each topic has *clauses*: pattern sets one pattern of each of which occurs in every item its
-   query matches (a term is one clause, AND and NEAR add up their children's, an OR is one clause
-   made of its children's triggers). Its *trigger* is the most specific clause (for AND, the most
-   specific child's; for OR, all children's). Only topics whose trigger was found are woken, so a
-   common word shared by thousands of topics does not wake them all, and a woken topic with a
-   clause not found is dropped at the cost of a set test, before any query is evaluated.
+3. Each topic has *clauses*: pattern sets such that one pattern of each occurs in every item its
+   query matches (a term is a clause; AND and NEAR need all their children's; an OR is one
+   clause, the union of its children's most specific ones; a NOT needs nothing). Clauses are
+   numbered once however many topics share them, and a topic is indexed by its two most specific
+   ones (``_trigger_cost``: phrases are rare, prefixes and short words common). An item
+   *satisfies* the clauses whose patterns were found, and only topics whose first two clauses it
+   satisfies are woken, so a word shared by thousands of topics ("shelling") wakes only those
+   whose place was found too. A woken topic's other clauses are one subset test.
    Then the language filter (a topic with ``languages`` matches items in those languages; an item
    of unknown language is always eligible), the source filter (a ``sources`` entry is a substring
-   of the feed URL's host), and the boolean query over the found occurrences (``title:``
-   restricts to a field, ``NEAR/n`` checks token distance within one field, ``NOT`` checks
-   absence).
+   of the feed URL's host), and the boolean query over the found occurrences (``evaluate``:
+   ``title:`` restricts to a field, ``NEAR/n`` checks token distance within one field, ``NOT``
+   checks absence).
 4. A match carries a ``Hit`` per occurrence that made the query true (field, character offsets in
    the original text, the query term as written) and a score: each distinct matched term counts 1,
    plus 0.5 if it occurs in the title. A topic whose score is below its ``min_score`` does not
    match. Matches come best score first, then in the order topics were added.
 
-Speed: an item costs its normalization (``normalize.text_keys``, offsets only for items that
-match), one automaton scan per field, and work for the topics woken, not for every topic.
-``bench/match.py`` measures it at 10, 1,000 and 10,000 topics.
+Speed: an item costs its normalization (``split_words`` and ``word_keys``; character offsets are
+worked out only for the hits of topics that match), one automaton scan per field, and work for the
+few topics woken, not for every topic. ``bench/match.py`` measures it at 10, 1,000 and 10,000
+topics against a one-regex-per-topic baseline.
 """
 
 from __future__ import annotations
@@ -38,13 +41,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import ahocorasick
 
-from bot.match.normalize import text_keys, token_spans
-from bot.match.query import And, Field, Leaf, Near, Node, Not, Or, Prefix, Term, leaves, parse_query
+from bot.match.clauses import Clause, ClauseIndex
+from bot.match.evaluate import Occurrence, Plan, compile_plan
+from bot.match.normalize import split_words, word_keys, word_spans
+from bot.match.query import And, Field, Near, Node, Or, Prefix, Term, leaves, parse_query
 from bot.model import Hit, Item, Match, Topic
 
 __all__ = ["Matcher"]
@@ -53,19 +58,14 @@ KEY_SEP = "\x1f"
 FORM_SEP = "\x1e"
 TITLE_BONUS = 0.5
 
-# Where a pattern occurred: (field, first token, last token).
-Occurrence: TypeAlias = tuple[str, int, int]
-# Why a query holds: (the leaf, field, first token, last token).
-Evidence: TypeAlias = tuple[Leaf, str, int, int]
 
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _CompiledTopic:
     topic: Topic
-    query: Node
+    plan: Plan
     labels: Mapping[str, str]  # pattern → its first term as written (евакуац* = эвакуац*)
-    triggers: frozenset[str]  # at least one of these occurs in every item the query matches
-    checks: tuple[frozenset[str], ...]  # the other clauses: one of each occurs in every such item
+    clauses: tuple[Clause, ...]  # every clause, most specific first: one of each must occur
+    checks: frozenset[int]  # the clauses beyond the two that wake the topic, by number
     order: int
     languages: frozenset[str]
     sources: tuple[str, ...]
@@ -80,7 +80,7 @@ class Matcher:
         self._aliases: Mapping[str, Sequence[str]] = dict(aliases or {})
         self._topics: dict[str, _CompiledTopic] = {}
         self._uses: Counter[str] = Counter()  # pattern → how many topics search for it
-        self._woken_by: dict[str, set[str]] = {}  # trigger pattern → ids of topics to evaluate
+        self._clauses = ClauseIndex()
         self._automaton: ahocorasick.Automaton | None = None
         self._stale = False
         self._added = 0
@@ -101,15 +101,14 @@ class Matcher:
         labels: dict[str, str] = {}
         for leaf in leaves(query):
             labels.setdefault(leaf.pattern, leaf.text)
-        clauses = _clauses(query) or [frozenset(labels)]
-        triggers = min(clauses, key=_trigger_cost)  # the first cheapest, as _triggers picks it
-        checks = tuple(dict.fromkeys(clause for clause in clauses if clause != triggers))
+        clauses = sorted(dict.fromkeys(_clauses(query) or [frozenset(labels)]), key=_trigger_cost)
+        checks = self._clauses.add(topic.id, clauses)
         self._added += 1
         self._topics[topic.id] = _CompiledTopic(
             topic,
-            query,
+            compile_plan(query),
             labels,
-            triggers,
+            tuple(clauses),
             checks,
             self._added,
             frozenset(language.lower() for language in topic.languages),
@@ -118,8 +117,6 @@ class Matcher:
         for pattern in labels:
             self._uses[pattern] += 1
             self._stale |= self._uses[pattern] == 1
-        for pattern in triggers:
-            self._woken_by.setdefault(pattern, set()).add(topic.id)
 
     def remove(self, topic_id: str) -> bool:
         """Stop matching a topic; return whether it was there."""
@@ -131,10 +128,7 @@ class Matcher:
             if not self._uses[pattern]:
                 del self._uses[pattern]
                 self._stale = True
-        for pattern in compiled.triggers:
-            self._woken_by[pattern].discard(topic_id)
-            if not self._woken_by[pattern]:
-                del self._woken_by[pattern]
+        self._clauses.remove(topic_id, compiled.clauses)
         return True
 
     def match(self, item: Item) -> list[Match]:
@@ -144,32 +138,27 @@ class Matcher:
         if self._automaton is None:
             return []
         found: dict[str, list[Occurrence]] = {}
-        self._scan("title", item.title, found)
-        self._scan("summary", item.summary, found)
-        woken: set[str] = set()
-        woken_by = self._woken_by
-        for pattern in found:
-            topic_ids = woken_by.get(pattern)
-            if topic_ids:
-                woken.update(topic_ids)
+        offsets = _Offsets()
+        self._scan("title", item.title, found, offsets)
+        self._scan("summary", item.summary, found, offsets)
+        satisfied = self._clauses.satisfied(found)
+        woken = self._clauses.woken(satisfied)
         if not woken:
             return []
-        found_patterns = found.keys()
         language = (item.language or "").lower().replace("_", "-").split("-")[0]
-        spans = _Spans(item)
         matches = []
         for topic_id in woken:
             compiled = self._topics[topic_id]
             if compiled.languages and language and language not in compiled.languages:
                 continue
-            if any(found_patterns.isdisjoint(clause) for clause in compiled.checks):
+            if compiled.checks and not compiled.checks <= satisfied:
                 continue
             if compiled.sources and not _from_sources(compiled, item):
                 continue
-            evidence = _evaluate(compiled.query, found, None)
+            evidence = compiled.plan.holds(found, None)
             if evidence is None:
                 continue
-            result = _to_match(compiled, evidence, spans)
+            result = _to_match(compiled, evidence, offsets)
             if result.score >= compiled.topic.min_score:
                 matches.append((compiled.order, result))
         matches.sort(key=lambda entry: (-entry[1].score, entry[0]))
@@ -196,10 +185,14 @@ class Matcher:
             self._automaton = None
         self._stale = False
 
-    def _scan(self, field: str, text: str, found: dict[str, list[Occurrence]]) -> None:
+    def _scan(
+        self, field: str, text: str, found: dict[str, list[Occurrence]], offsets: _Offsets
+    ) -> None:
         if not text or self._automaton is None:
             return
-        keys, forms = text_keys(text)
+        parts = offsets.parts[field] = split_words(text)
+        keys, forms = word_keys(parts)
+        offsets.all_words_are_tokens[field] = len(keys) * 2 + 1 == len(parts)
         if not keys:
             return
         key_part = KEY_SEP + KEY_SEP.join(keys) + KEY_SEP
@@ -217,7 +210,7 @@ class Matcher:
             last = count - 1
             if (pattern, last) not in seen:
                 seen.add((pattern, last))
-                occurrence = (field, last - length + 1, last)
+                occurrence = (pattern, field, last - length + 1, last)
                 if pattern in found:
                     found[pattern].append(occurrence)
                 else:
@@ -273,6 +266,7 @@ def _clauses(node: Node) -> list[frozenset[str]]:
     return []
 
 
+@lru_cache(maxsize=65_536)  # topics share clauses (every "@kyiv"), and add() sorts by this
 def _trigger_cost(patterns: frozenset[str]) -> float:
     """Roughly how often a pattern set occurs: phrases are rare, prefixes and short words common."""
     cost = 0.0
@@ -292,97 +286,48 @@ def _from_sources(compiled: _CompiledTopic, item: Item) -> bool:
     return any(source in host for source in compiled.sources)
 
 
-def _evaluate(
-    node: Node, found: Mapping[str, list[Occurrence]], field: str | None
-) -> list[Evidence] | None:
-    """The evidence that ``node`` holds (possibly none, for NOT), or ``None`` if it does not.
+class _Offsets:
+    """Where tokens are in an item's fields, worked out only for the tokens that hits point at.
 
-    Hot: dispatch on the exact type, and AND/OR look their term children up inline (an OR of
-    forty spellings is forty dictionary lookups, not forty calls).
+    Token i is word i of ``split_words`` unless a word had nothing to match (then all offsets are
+    worked out, as ``word_spans`` does); its start is the length of everything before it.
     """
-    if type(node) is Term or type(node) is Prefix:
-        return _leaf(node, found, field)
-    if type(node) is And or type(node) is Or:
-        conjunction = type(node) is And
-        collected: list[Evidence] = []
-        held = False
-        for child in node.children:
-            if type(child) is Term or type(child) is Prefix:
-                part = _leaf(child, found, field)
-            else:
-                part = _evaluate(child, found, field)
-            if part is None:
-                if conjunction:
-                    return None
-                continue
-            held = True
-            collected += part
-        return collected if held or conjunction else None
-    match node:
-        case Not(child):
-            return [] if _evaluate(child, found, field) is None else None
-        case Field(name, child):
-            return _evaluate(child, found, name)
-        case Near(distance, left, right):
-            return _near(distance, left, right, found, field)
-    raise TypeError(f"unknown query node {node!r}")
 
-
-def _leaf(
-    node: Leaf, found: Mapping[str, list[Occurrence]], field: str | None
-) -> list[Evidence] | None:
-    occurrences = found.get(node.pattern)
-    if not occurrences:
-        return None
-    if field is None:
-        return [(node, *occurrence) for occurrence in occurrences]
-    return [(node, *occurrence) for occurrence in occurrences if occurrence[0] == field] or None
-
-
-def _near(
-    distance: int, left: Node, right: Node, found: Mapping[str, list[Occurrence]], field: str | None
-) -> list[Evidence] | None:
-    lefts = _evaluate(left, found, field)
-    rights = _evaluate(right, found, field)
-    if not lefts or not rights:
-        return None
-    close: dict[Evidence, None] = {}
-    for a in lefts:
-        for b in rights:
-            if a[1] != b[1]:
-                continue
-            gap = max(b[2] - a[3], a[2] - b[3], 0)
-            if gap <= distance:
-                close[a] = None
-                close[b] = None
-    return list(close) or None
-
-
-class _Spans:
-    """Token offsets of an item's fields, worked out only for fields a match points into."""
-
-    def __init__(self, item: Item) -> None:
-        self._texts = {"title": item.title, "summary": item.summary}
+    def __init__(self) -> None:
+        self.parts: dict[str, list[str]] = {}  # field → its split_words
+        self.all_words_are_tokens: dict[str, bool] = {}
         self._spans: dict[str, list[tuple[int, int]]] = {}
+        self._hits: dict[tuple[bool, int, int, str], Hit] = {}
 
-    def __getitem__(self, field: str) -> list[tuple[int, int]]:
-        spans = self._spans.get(field)
-        if spans is None:
-            spans = self._spans[field] = token_spans(self._texts[field])
-        return spans
+    def hit(self, row: tuple[bool, int, int, str]) -> Hit:
+        """The hit of ``(in summary, first token, last token, term)``; topics that matched the
+        same words share it (a frozen dataclass is slow to make, and equal ones are the same)."""
+        hit = self._hits.get(row)
+        if hit is None:
+            field = "summary" if row[0] else "title"
+            hit = self._hits[row] = Hit(field, *self.span(field, row[1], row[2]), row[3])
+        return hit
+
+    def span(self, field: str, first: int, last: int) -> tuple[int, int]:
+        parts = self.parts[field]
+        if not self.all_words_are_tokens[field]:
+            spans = self._spans.get(field) or self._spans.setdefault(field, word_spans(parts))
+            return spans[first][0], spans[last][1]
+        start = len("".join(parts[: 2 * first + 1]))
+        return start, start + len("".join(parts[2 * first + 1 : 2 * last + 2]))
 
 
-def _to_match(compiled: _CompiledTopic, evidence: list[Evidence], spans: _Spans) -> Match:
+def _to_match(compiled: _CompiledTopic, evidence: list[Occurrence], offsets: _Offsets) -> Match:
     labels = compiled.labels
-    hits = sorted(
+    # Sorted and deduplicated as plain tuples; token order is text order, title first.
+    rows = sorted(
         {
-            Hit(field, spans[field][first][0], spans[field][last][1], labels[leaf.pattern])
-            for leaf, field, first, last in evidence
-        },
-        key=lambda hit: (hit.field != "title", hit.start, hit.end, hit.term),
+            (field != "title", first, last, labels[pattern])
+            for pattern, field, first, last in evidence
+        }
     )
     in_title: dict[str, bool] = {}
-    for hit in hits:
-        in_title[hit.term] = in_title.get(hit.term, False) or hit.field == "title"
+    for in_summary, _, _, term in rows:
+        in_title[term] = in_title.get(term, False) or not in_summary
     score = sum(1.0 + (TITLE_BONUS if title else 0.0) for title in in_title.values())
-    return Match(compiled.topic.id, tuple(hits), score)
+    return Match(compiled.topic.id, tuple(map(offsets.hit, rows)), score)

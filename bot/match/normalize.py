@@ -50,9 +50,10 @@ names), so it meets the nominative through step 3; a lowercase one is a dative e
 before the stemmer later without changing any caller.
 
 Speed: the word → (key, form) function is cached (``functools.lru_cache``); a text costs one regex
-scan plus a dict lookup per word once its vocabulary is warm. The matcher takes ``text_keys`` (keys
-and forms only, no per-word Python code) and asks ``token_spans`` for offsets only when an item
-matches. Query terms are cached too: thousands of topics repeat the same names.
+scan plus a dict lookup per word once its vocabulary is warm. The matcher cuts a text with
+``split_words``, takes its keys with ``word_keys`` (no per-word Python code) and works out offsets
+with ``word_spans`` only when an item matches. Query terms are cached too: thousands of topics
+repeat the same names.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import accumulate
+from operator import itemgetter
 from typing import NamedTuple
 
 from anyascii import anyascii
@@ -70,8 +73,9 @@ __all__ = [
     "normalize_prefix",
     "normalize_term",
     "normalize_text",
-    "text_keys",
-    "token_spans",
+    "split_words",
+    "word_keys",
+    "word_spans",
 ]
 
 
@@ -90,7 +94,9 @@ _new_token = tuple.__new__
 # optionally joined by apostrophes: Mariupol's, м'ясо, O'Brien. Hyphens and dashes separate words.
 _WORD_CHARS = r"\w\u0300-\u036f\u0483-\u0489\u00ad\u200c\u200d"
 _APOSTROPHES = "'’ʼ`‘′"
-_WORD_RE = re.compile(rf"[{_WORD_CHARS}]+(?:[{_APOSTROPHES}][{_WORD_CHARS}]+)*")
+# Possessive (++, *+): a word is the longest run there is, so never backtrack to look for another.
+_WORD_RE = re.compile(rf"[{_WORD_CHARS}]++(?:[{_APOSTROPHES}][{_WORD_CHARS}]++)*+")
+_PARTS_RE = re.compile(f"({_WORD_RE.pattern})")  # the same words, and what lies between them
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _APOSTROPHE_TABLE = dict.fromkeys(map(ord, _APOSTROPHES))
@@ -181,24 +187,36 @@ def normalize_text(text: str) -> list[Token]:
     return tokens
 
 
-def text_keys(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The keys and the forms of ``normalize_text(text)``'s tokens, without their offsets.
+def split_words(text: str) -> list[str]:
+    """``text`` cut into ``[gap, word, gap, word, …, gap]`` in one regex pass.
 
-    The matcher's fast path: every word goes through the cache in C (``map``, no ``Token``), and
-    offsets are asked of ``token_spans`` only for the few texts that match something.
+    The words are ``normalize_text``'s, the gaps what lies between them (often ``""`` at the
+    ends). With ``word_keys`` and ``word_spans`` this is ``normalize_text`` in two halves: the
+    matcher takes the keys of every text and the offsets only of texts that match something.
     """
-    pairs = list(map(analyze_word, _WORD_RE.findall(text)))
-    if not all(key for key, _ in pairs):  # a word with nothing left to match is not a token
-        pairs = [pair for pair in pairs if pair[0]]
+    return _PARTS_RE.split(text)
+
+
+def word_keys(parts: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The keys and the forms of the tokens among ``split_words`` parts, in order."""
+    pairs = list(map(analyze_word, parts[1::2]))  # the cache, called from C: no Python per word
     if not pairs:
         return (), ()
     keys, forms = zip(*pairs, strict=True)
+    if "" in keys:  # a word with nothing left to match is not a token
+        pairs = [pair for pair in pairs if pair[0]]
+        keys, forms = zip(*pairs, strict=True) if pairs else ((), ())
     return keys, forms
 
 
-def token_spans(text: str) -> list[tuple[int, int]]:
-    """The ``(start, end)`` offsets of ``normalize_text(text)``'s tokens, in the same order."""
-    return [match.span() for match in _WORD_RE.finditer(text) if analyze_word(match.group())[0]]
+def word_spans(parts: list[str]) -> list[tuple[int, int]]:
+    """The ``(start, end)`` offsets in the text of the tokens among ``split_words`` parts."""
+    bounds = list(accumulate(map(len, parts), initial=0))
+    spans = list(zip(bounds[1:-1:2], bounds[2::2], strict=True))
+    words = parts[1::2]
+    if all(map(itemgetter(0), map(analyze_word, words))):
+        return spans
+    return [span for span, word in zip(spans, words, strict=True) if analyze_word(word)[0]]
 
 
 @lru_cache(maxsize=65_536)

@@ -37,9 +37,10 @@ Every problem raises ``QueryError`` with the 1-based column it concerns; nothing
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from bot.errors import QueryError
 from bot.match.normalize import normalize_prefix, normalize_term
@@ -128,18 +129,18 @@ Leaf: TypeAlias = Term | Prefix
 
 
 def leaves(node: Node) -> Iterator[Leaf]:
-    """Every term and prefix of a query, depth first."""
-    match node:
-        case Term() | Prefix():
+    """Every term and prefix of a query, depth first, left to right."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Term | Prefix):
             yield node
-        case And(children) | Or(children):
-            for child in children:
-                yield from leaves(child)
-        case Not(child) | Field(_, child):
-            yield from leaves(child)
-        case Near(_, left, right):
-            yield from leaves(left)
-            yield from leaves(right)
+        elif isinstance(node, And | Or):
+            stack += reversed(node.children)
+        elif isinstance(node, Near):
+            stack += (node.right, node.left)
+        else:
+            stack.append(node.child)
 
 
 def parse_query(text: str, aliases: Mapping[str, Sequence[str]] | None = None) -> Node:
@@ -147,8 +148,7 @@ def parse_query(text: str, aliases: Mapping[str, Sequence[str]] | None = None) -
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryError(f"query is too long ({MAX_QUERY_LENGTH} characters at most)")
     tokens = _Lexer(text).tokens()
-    names = {name.lower(): entries for name, entries in (aliases or {}).items()}
-    node = _Parser(tokens, names, len(text)).parse()
+    node = _Parser(tokens, aliases or {}, len(text)).parse()
     if _holds_without_terms(node):
         raise QueryError("the query needs at least one term that is not negated", position=1)
     return node
@@ -161,10 +161,12 @@ _CLOSE_QUOTES = '"“”»'
 _DASHES = "-‐‑‒–—−"
 _SPECIAL = set('()",:*@') | set(_OPEN_QUOTES) | set(_CLOSE_QUOTES)
 _OPERATORS = {"AND", "OR", "NOT"}
+# Thousands of topics are parsed at start-up: scan spaces and words with one regex call each.
+_SPACES_RE = re.compile(r"\s*")
+_WORD_RE = re.compile(f"[^\\s{re.escape(''.join(sorted(_SPECIAL)))}]*")
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     kind: str  # word phrase prefix alias and or not minus ( ) , field near end
     text: str
     column: int
@@ -185,8 +187,8 @@ class _Lexer:
 
     def _next(self) -> _Token | None:
         text = self.text
-        while self.i < len(text) and text[self.i].isspace():
-            self.i += 1
+        spaces = _SPACES_RE.match(text, self.i)
+        self.i = spaces.end() if spaces else self.i
         if self.i >= len(text):
             return None
         start, char = self.i, text[self.i]
@@ -228,9 +230,9 @@ class _Lexer:
         return _Token("alias", self.text[start + 1 : end], start + 1)
 
     def _word(self, start: int) -> _Token:
-        text, end = self.text, start
-        while end < len(text) and not text[end].isspace() and text[end] not in _SPECIAL:
-            end += 1
+        text = self.text
+        word_match = _WORD_RE.match(text, start)
+        end = word_match.end() if word_match else start
         word, column = text[start:end], start + 1
         self.i = end
         following = text[end] if end < len(text) else ""
@@ -249,7 +251,7 @@ class _Lexer:
             return _Token("prefix", word, column)
         if word in _OPERATORS:
             return _Token(word.lower(), word, column)
-        if word.upper() in _OPERATORS:
+        if len(word) <= 3 and word.upper() in _OPERATORS:  # upper() never makes a word shorter
             raise QueryError(
                 f"'{word}' is ambiguous: write {word.upper()} for the operator, "
                 f'or "{word}" in quotes to search for the word',
@@ -280,7 +282,8 @@ class _Parser:
         self, tokens: list[_Token], aliases: Mapping[str, Sequence[str]], length: int
     ) -> None:
         self.tokens = tokens
-        self.aliases = aliases
+        self.given_aliases = aliases
+        self.aliases: Mapping[str, Sequence[str]] | None = None  # by lower-case name, when needed
         self.length = length
         self.at = 0
         self.depth = 0
@@ -419,6 +422,8 @@ class _Parser:
         return node
 
     def _alias(self, token: _Token) -> Node:
+        if self.aliases is None:
+            self.aliases = {name.lower(): v for name, v in self.given_aliases.items()}
         entries = self.aliases.get(token.text.lower())
         if entries is None:
             raise QueryError(f"unknown alias '@{token.text}'", token.column)
