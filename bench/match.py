@@ -12,7 +12,8 @@ best of ``--repeat`` passes (3; 1 with ``--quick``):
   built-in topics, from one seed; it is then frozen out of the garbage collector's way;
 - for each topic count, the matcher (``bot.match.matcher.Matcher``): compile time from cold
   normalization caches, automaton included; then items/s over every item, each item normalized
-  and matched as the bot does it (after a warm-up of 1,000 items, as in a running bot);
+  and matched as the bot does it (after a warm-up of 1,000 items, as in a running bot). The topic
+  counts take turns pass by pass, so a busy moment on the machine does not skew their ratio;
 - the same for the naive baseline (``bench/baseline.py``: one regex per topic, every topic on
   every item). Where it would take too long, it runs on the first items only and its items/s is
   extrapolated from them, which the output says. On the items both ran, the topic sets they found
@@ -97,10 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.collect()
     gc.freeze()  # the corpus is not what is measured: keep the collector from walking it
     _print_header(options, cpu, vocab, items, builtins)
+    topic_sets = [[*builtins, *generated[: max(n - len(builtins), 0)]][:n] for n in counts]
+    ours = _run_matchers(topic_sets, vocab.aliases, items, options.repeat)
     rows = []
-    for count in counts:
-        topics = [*builtins, *generated[: max(count - len(builtins), 0)]][:count]
-        row = _measure(topics, vocab.aliases, items, options)
+    for topics, (run, matcher) in zip(topic_sets, ours, strict=True):
+        row = _measure(topics, vocab.aliases, items, options, run, matcher)
         _print_row(row, len(items))
         rows.append(row)
     _print_summary(rows)
@@ -158,38 +160,49 @@ def _measure(
     aliases: Mapping[str, Sequence[str]],
     items: Sequence[Item],
     options: argparse.Namespace,
+    ours: Run,
+    matcher: Matcher,
 ) -> Row:
-    ours, matcher = _run_matcher(topics, aliases, items, options.repeat)
+    """The baseline at one topic count, and the matcher's answers on the items it saw."""
     baseline = _run_baseline(topics, aliases, items, options.baseline_seconds, options.repeat)
     checked = len(baseline.found)
     found = [frozenset(match.topic_id for match in matcher.match(item)) for item in items[:checked]]
     ours = Run(ours.compile_s, ours.items_per_s, ours.items_timed, ours.matches_per_item, found)
-    del matcher
     return Row(len(topics), ours, baseline, _matcher_bytes(topics, aliases))
 
 
-def _run_matcher(
-    topics: Sequence[Topic],
+def _run_matchers(
+    topic_sets: Sequence[Sequence[Topic]],
     aliases: Mapping[str, Sequence[str]],
     items: Sequence[Item],
     repeat: int,
-) -> tuple[Run, Matcher]:
-    def build() -> Matcher:
-        matcher = Matcher(topics, aliases)
-        matcher.match(EMPTY)  # builds the automaton now rather than on the first item
-        return matcher
+) -> list[tuple[Run, Matcher]]:
+    """Compile a matcher per topic count, then time passes over the items taking turns, so that
+    the machine's ups and downs fall on every topic count alike (the ratios are the figures)."""
+    compiled = []
+    for topics in topic_sets:
 
-    compile_s, matcher = _compile(build, repeat)
-    for item in items[:WARM_UP_ITEMS]:
-        matcher.match(item)
-    matches, elapsed = 0, float("inf")
+        def build(topics: Sequence[Topic] = topics) -> Matcher:
+            matcher = Matcher(topics, aliases)
+            matcher.match(EMPTY)  # builds the automaton now rather than on the first item
+            return matcher
+
+        compiled.append(_compile(build, repeat))
+    for _, matcher in compiled:
+        for item in items[:WARM_UP_ITEMS]:
+            matcher.match(item)
+    elapsed = [float("inf")] * len(compiled)
+    matches = [0] * len(compiled)
     for _ in range(repeat):
-        gc.collect()
-        started = process_time()
-        matches = sum(len(matcher.match(item)) for item in items)
-        elapsed = min(elapsed, process_time() - started)
-    run = Run(compile_s, len(items) / elapsed, len(items), matches / len(items), ())
-    return run, matcher
+        for turn, (_, matcher) in enumerate(compiled):
+            gc.collect()
+            started = process_time()
+            matches[turn] = sum(len(matcher.match(item)) for item in items)
+            elapsed[turn] = min(elapsed[turn], process_time() - started)
+    return [
+        (Run(compile_s, len(items) / seconds, len(items), found / len(items), ()), matcher)
+        for (compile_s, matcher), seconds, found in zip(compiled, elapsed, matches, strict=True)
+    ]
 
 
 def _run_baseline(

@@ -10,7 +10,10 @@ and given raw bytes it would try them as a file name), wrapped in a stream. In o
 3. Anything else goes to feedparser (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, CDF) with the response headers,
    so a charset in Content-Type is honoured, and with ``feed_url`` as the base URI for relative
    links (``xml:base`` in the document still wins). Its HTML sanitizer and relative-URI rewriting
-   are off: entries are reduced to plain text, so no markup survives to need them.
+   are off: entries are reduced to plain text, so no markup survives to need them. First,
+   ``dtd.check_dtd`` refuses a DTD declaring external, nested or oversized entities (``FeedError``),
+   and ``charset.legacy_cyrillic`` names the encoding of Cyrillic bytes that contradict their
+   declared one (windows-1251 or KOI8-U, with a warning) rather than let them become mojibake.
 4. A document feedparser recognises as no feed format and that yields no entries is not a feed:
    ``NotAFeedError``. When it is an HTML page, the error carries the feed URLs the page advertises
    (``<link rel="alternate" type="application/rss+xml|atom+xml|feed+json">``), absolute.
@@ -51,6 +54,8 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from bot.errors import FeedError
+from bot.feeds.charset import legacy_cyrillic
+from bot.feeds.dtd import check_dtd
 from bot.feeds.jsonfeed import JsonFeed, parse_json_feed
 from bot.feeds.text import html_to_text
 from bot.feeds.urls import canonical_url
@@ -69,6 +74,8 @@ _SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592
 _ISO_639_2 = {"eng": "en", "ukr": "uk", "rus": "ru", "deu": "de", "ger": "de", "fra": "fr",
               "fre": "fr", "pol": "pl", "spa": "es", "bel": "be"}  # fmt: skip
 _TITLE_FROM_SUMMARY_CHARS = 120
+_LINKS_LISTED = 5  # in the error message, which /feeds shows; ``feed_links`` keeps them all
+_LINK_CHARS = 200
 _RSS_AUTHOR = re.compile(r"\s*[^\s@()]+@[^\s@()]+\s*\((.+)\)\s*")
 
 
@@ -133,13 +140,21 @@ def parse_feed(
 def _from_feedparser(
     content: bytes, feed_url: str, headers: dict[str, str], media_type: str
 ) -> ParsedFeed:
-    # RFC 7231 dropped Content-Location as a base URI; the URL we fetched is the base. feedparser
-    # would let Content-Language override the document's own <language>; it is our last resort.
+    # RFC 7231 dropped Content-Location as a base URI; the URL we fetched is the base, applied by
+    # ``canonical_url`` to each link. Given no base, feedparser skips its own resolving of every
+    # link and id (a third of its time on a large feed). It would let Content-Language override
+    # the document's own <language>; that is our last resort.
     http_language = headers.pop("content-language", None)
-    headers["content-location"] = feed_url
+    headers.pop("content-location", None)
     # With no Content-Type, read the bytes as XML (declaration, BOM, UTF-8) as feedparser would
     # have without headers; else its "no Content-type" flag hides real encoding faults.
     headers.setdefault("content-type", "application/xml")
+    recoding = legacy_cyrillic(content, headers)
+    if recoding is not None:  # else feedparser reads it as windows-1252: mojibake
+        headers["content-type"] = (
+            f"{headers['content-type'].split(';')[0]}; charset={recoding.charset}"
+        )
+    check_dtd(content, headers)  # feedparser would expand big entities without limit
     try:
         result = feedparser.parse(
             io.BytesIO(content),
@@ -147,6 +162,8 @@ def _from_feedparser(
             sanitize_html=False,
             resolve_relative_uris=False,
         )
+    except MemoryError:
+        raise  # the worker's memory cap (bot.feeds.parsing), which it explains itself
     except Exception as error:  # a third-party parser on hostile bytes: contain, name, move on
         raise FeedError(f"feed parser failed: {type(error).__name__}: {error}") from error
     entries = result.get("entries") or []
@@ -159,12 +176,16 @@ def _from_feedparser(
     )
     items = (_entry_fields(entry, feed_language) for entry in entries)
     fault = _fault(result)
+    warnings = [
+        recoding.warning if recoding else None,
+        _describe(fault, content) if fault is not None else None,
+    ]
     return ParsedFeed(
         title=title,
         link=canonical_url(feed.get("link") or "", feed_url),
         items=_make_items(items, feed_url, title),
         ttl=_ttl(feed),
-        warning=_describe(fault, content) if fault is not None else None,
+        warning="; ".join(filter(None, warnings)) or None,
         feed_links=_advertised_feeds(feed.get("links") or [], feed_url),
     )
 
@@ -355,12 +376,18 @@ def _not_a_feed(
         if not links:
             return NotAFeedError("not a feed: got an HTML page that advertises no feed")
         noun = "feed" if len(links) == 1 else "feeds"
-        listed = ", ".join(links)
+        listed = ", ".join(_shorten(link) for link in links[:_LINKS_LISTED])
+        if len(links) > _LINKS_LISTED:
+            listed += f" and {len(links) - _LINKS_LISTED} more"
         return NotAFeedError(
             f"not a feed: got an HTML page (it advertises {len(links)} {noun}: {listed})", links
         )
     reason = f" ({_describe(error, content)})" if error is not None else ""
     return NotAFeedError(f"not a feed: no RSS, Atom or JSON Feed document found{reason}")
+
+
+def _shorten(link: str) -> str:
+    return link if len(link) <= _LINK_CHARS else f"{link[: _LINK_CHARS - 1]}…"
 
 
 def _advertised_feeds(links: Iterable[Mapping[str, Any]], base: str) -> tuple[str, ...]:

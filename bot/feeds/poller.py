@@ -99,36 +99,67 @@ class Poller:
         self._lease = lease
         self._metrics = metrics
         self._in_flight: set[asyncio.Task[PollOutcome]] = set()
+        self._ticking: set[asyncio.Task[Any]] = set()  # ticks claiming feeds right now
+        self._backlog = False  # the last tick found more due feeds than free slots
+        self._closing = False
 
     async def tick(self) -> None:
         """Start polls for due feeds, up to the concurrency limit, without waiting for them.
 
-        Called every second by the scheduler; a slow feed never holds up the others.
+        Called every second by the scheduler, and again whenever a poll frees a slot while feeds
+        are waiting, so a backlog drains at the speed of the polls, not of the clock.
         """
         free = self._settings.concurrency - len(self._in_flight)
-        if free <= 0:
+        if free <= 0 or self._closing:
             return
-        async with self._engine.begin() as conn:
-            due = await feed_store.claim_due_feeds(
-                conn, now=self._clock(), limit=free, lease=self._lease
-            )
+        ticking = asyncio.current_task()
+        assert ticking is not None  # a coroutine always runs in a task
+        self._ticking.add(ticking)
+        try:
+            async with self._engine.begin() as conn:
+                due = await feed_store.claim_due_feeds(
+                    conn, now=self._clock(), limit=free, lease=self._lease
+                )
+        finally:
+            self._ticking.discard(ticking)
+        self._backlog = len(due) == free
         for row in due:
             task = asyncio.create_task(self.poll_feed(row), name=f"poll {row.url}")
             self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            task.add_done_callback(self._polled)
+
+    def _polled(self, task: asyncio.Task[PollOutcome]) -> None:
+        self._in_flight.discard(task)
+        if self._backlog and not self._ticking and not self._closing:
+            self._backlog = False  # the refill tick finds out again
+            refill = asyncio.get_running_loop().create_task(self.tick(), name="poll refill")
+            self._ticking.add(refill)  # tracked until it has claimed, like any tick
+            refill.add_done_callback(self._ticking.discard)
 
     async def wait_idle(self, timeout: float) -> None:
         """Let polls in flight finish; cancel what is left after ``timeout`` seconds.
 
+        A tick under way (the scheduler does not wait for it when it shuts down) is waited for
+        too, with the polls it starts: left to the closing event loop, it would be cut off
+        mid-query, and SQLAlchemy's aiosqlite connection then never finishes closing.
         A cancelled poll has committed nothing, so its feed is simply polled again later.
         """
-        if not self._in_flight:
-            return
-        _, pending = await asyncio.wait(set(self._in_flight), timeout=timeout)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+        self._closing = True  # no refill ticks while draining
+        try:
+            await self._drain(timeout)
+        finally:
+            self._closing = False
+
+    async def _drain(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while busy := (self._in_flight | self._ticking) - {asyncio.current_task()}:
+            _, pending = await asyncio.wait(busy, timeout=max(0.0, deadline - loop.time()))
+            if pending and loop.time() >= deadline:
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(pending)
+                return
 
     async def poll_due(self) -> list[PollOutcome]:
         """Poll every due feed (bounded concurrency); returns what each poll did."""
@@ -215,7 +246,7 @@ class Poller:
             "last_modified": result.last_modified,
             "title": parsed.title if parsed else None,
             "had_new_items": had_new,
-            "warning": parsed.warning if parsed else None,
+            "warning": parsed.warning if parsed else _confirmed_warning(feed),
         }
 
     async def _notify_failure(
@@ -260,7 +291,7 @@ class Poller:
             error_count=errors,
         )
         retire = error.permanent and errors >= PERMANENT_FAILURES_BEFORE_RETIRING
-        message = f"{error} ({errors} times): feed retired" if retire else str(error)
+        message = _failure_message(error, errors, retire=retire)
         async with self._engine.begin() as conn:
             await feed_store.record_failure(
                 conn,
@@ -277,3 +308,27 @@ class Poller:
             self._on_alerts()
         log.warning("feed %s failed: %s", feed.url, message)
         return PollOutcome(feed.url, "error", error=message)
+
+
+def _confirmed_warning(feed: FeedRow) -> str | None:
+    """A 304 confirms the content last parsed, and with it that parse's warning, if any.
+
+    After a success ``last_error`` holds the warning; after a failure it holds the error, which
+    the 304 does not confirm.
+    """
+    return feed.last_error if not feed.error_count else None
+
+
+def _failure_message(error: FeedError, errors: int, *, retire: bool) -> str:
+    """The feed's ``last_error``: "HTTP 410 Gone (3 times): feed retired" once it is retired.
+
+    A permanent error says how close the feed is to retiring; fetch's own ": feed retired" (a
+    410 read on its own, as ``wirewatch check-feed`` shows it) is dropped, since until the
+    third time the feed is still polled.
+    """
+    if not error.permanent:
+        return str(error)
+    reason = str(error).removesuffix(": feed retired")
+    if retire:
+        return f"{reason} ({errors} times): feed retired"
+    return f"{reason} ({errors} of {PERMANENT_FAILURES_BEFORE_RETIRING} before the feed is retired)"

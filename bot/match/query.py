@@ -161,9 +161,14 @@ _CLOSE_QUOTES = '"“”»'
 _DASHES = "-‐‑‒–—−"
 _SPECIAL = set('()",:*@') | set(_OPEN_QUOTES) | set(_CLOSE_QUOTES)
 _OPERATORS = {"AND", "OR", "NOT"}
-# Thousands of topics are parsed at start-up: scan spaces and words with one regex call each.
+# Thousands of topics are parsed at start-up: scan spaces and words with one regex call each, and
+# take the commonest tokens (punctuation, a plain word) in one call, leaving the rest to _next.
 _SPACES_RE = re.compile(r"\s*")
-_WORD_RE = re.compile(f"[^\\s{re.escape(''.join(sorted(_SPECIAL)))}]*")
+_NOT_WORD = re.escape("".join(sorted(_SPECIAL)))
+_WORD_RE = re.compile(f"[^\\s{_NOT_WORD}]*")
+_PLAIN_RE = re.compile(
+    f"\\s*+(?:([(),])|([^\\s{_NOT_WORD}{re.escape(_DASHES)}][^\\s{_NOT_WORD}]*+)(?![:*]))"
+)
 
 
 class _Token(NamedTuple):
@@ -180,7 +185,12 @@ class _Lexer:
 
     def tokens(self) -> list[_Token]:
         found = []
-        while (token := self._next()) is not None:
+        while True:
+            plain = _PLAIN_RE.match(self.text, self.i)
+            if plain is not None and (token := _plain_token(plain)) is not None:
+                self.i = plain.end()
+            elif (token := self._next()) is None:
+                break
             found.append(token)
         found.append(_Token("end", "end of query", len(self.text) + 1))
         return found
@@ -260,6 +270,18 @@ class _Lexer:
         if word == "NEAR" or word.startswith("NEAR/"):
             return _Token("near", word, column, _near_distance(word, column))
         return _Token("word", word, column)
+
+
+def _plain_token(plain: re.Match[str]) -> _Token | None:
+    """The token of a ``_PLAIN_RE`` match, or ``None`` when ``_Lexer._word`` must look closer."""
+    punctuation, word = plain.groups()
+    if punctuation:
+        return _Token(punctuation, punctuation, plain.start(1) + 1)
+    if word in _OPERATORS:
+        return _Token(word.lower(), word, plain.start(2) + 1)
+    if word.startswith("NEAR") or (len(word) <= 3 and word.upper() in _OPERATORS):
+        return None
+    return _Token("word", word, plain.start(2) + 1)
 
 
 def _near_distance(word: str, column: int) -> int:

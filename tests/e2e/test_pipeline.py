@@ -139,3 +139,27 @@ async def test_a_failing_feed_is_reported_once_to_the_chats_that_read_it(
     assert len(notices) == 1
     assert "HTTP 500" in notices[0]
     assert feed_server.url("/wire.xml") in notices[0]
+
+
+async def test_a_backlog_of_due_feeds_drains_without_waiting_for_the_clock(
+    database_url: str, feed_server: FeedServer
+) -> None:
+    paths = [f"/feed-{n}.xml" for n in range(12)]
+    for path in paths:
+        feed_server.set(path, rss(WEATHER))
+    settings = load_settings(
+        database_url=database_url,
+        feeds_file=None,
+        feeds=[{"url": feed_server.url(path)} for path in paths],
+        poll={"concurrency": 2},
+        fetch={"allow_private_networks": True},
+        http={"enabled": False},
+        console={"enabled": "always"},
+    )
+    app = App(settings, AppOptions(console_stream=io.StringIO(), start_scheduler=False))
+    await app.prepare()
+    try:
+        await app.poller.tick()  # one tick only: freed slots must pull in the rest
+        await wait_for(lambda: all(feed_server.hits(path) for path in paths))
+    finally:
+        await app.stop()

@@ -1,0 +1,1 @@
+"""Hostile and broken feeds, and SSRF attempts, against the real bot."""
