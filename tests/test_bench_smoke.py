@@ -1,4 +1,4 @@
-"""The matching benchmark still runs and prints its figures (a smoke test: no timing is checked)."""
+"""Every benchmark still runs and prints its figures (smoke tests: no timing is checked)."""
 
 from __future__ import annotations
 
