@@ -39,6 +39,7 @@ from bot.store import alerts as outbox
 from bot.store import chats as chat_store
 from bot.store import feeds as feed_store
 from bot.store.db import create_engine, migrate
+from bot.stories.tracker import StoryTracker
 from bot.summarize import summarize
 from bot.topics import TopicRegistry
 from bot.web import WebServer, build_web_app
@@ -99,6 +100,7 @@ class App:
             summarize,
             first_fetch_max_age=timedelta(seconds=settings.poll.first_fetch_max_age),
             max_item_age=timedelta(seconds=settings.poll.max_item_age),
+            stories=StoryTracker(),
             metrics=self.metrics,
         )
         self.poller = Poller(

@@ -1,4 +1,8 @@
-"""Ingest one parsed poll: dedupe → match → summarize → route → outbox, in one transaction.
+"""Ingest one parsed poll: dedupe → match → story → route → outbox, in one transaction.
+
+A matched item joins a story (``bot/stories``); a chat gets one alert per story, and a report
+that joins a story the chat already has adds its source to that alert instead
+(``bot/store/story_alerts``).
 
 Alerts for a chat in its quiet hours are queued held until the quiet period ends (``bot/quiet``).
 Items are recorded and their alerts queued together, so a crash leaves either both or neither:
@@ -9,7 +13,7 @@ feed's backlog on first fetch, or a re-surfaced archive entry) are stored but ne
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -23,6 +27,9 @@ from bot.store import alerts as outbox
 from bot.store.chats import subscribers_by_topic
 from bot.store.items import StoredItem, insert_new_items
 from bot.store.matches import record_matches
+from bot.store.stories import set_story_ids
+from bot.store.story_alerts import add_sources, combine_same_story, known_stories
+from bot.stories.tracker import StoryTracker
 
 __all__ = ["IngestResult", "Ingestor", "TopicMatcher"]
 
@@ -36,6 +43,7 @@ class IngestResult:
     new_items: int
     matched_items: int
     alerts: int
+    updated_alerts: int = 0  # alerts that gained a source instead of a new alert being queued
 
 
 class Ingestor:
@@ -47,9 +55,12 @@ class Ingestor:
         *,
         first_fetch_max_age: timedelta,
         max_item_age: timedelta,
+        stories: StoryTracker | None = None,
         metrics: Metrics | None = None,
     ) -> None:
+        """``stories``: one alert per story across feeds; None: one per canonical URL."""
         self._metrics = metrics
+        self._stories = stories
         self._matcher = matcher
         self._topics = topics
         self._summarize = summarize
@@ -72,14 +83,38 @@ class Ingestor:
             for entry in matched:
                 for match in entry.matches:
                     self._metrics.matches.labels(match.topic_id).inc()
+        if matched and self._stories is not None:
+            matched = await self._cluster(conn, feed_id, matched, now)
         subscribers = await subscribers_by_topic(
             conn, {match.topic_id for entry in matched for match in entry.matches}, now=now
         )
         await record_matches(conn, [(e.stored.id, m) for e in matched for m in e.matches], now=now)
-        new_alerts = route(matched, subscribers, self._topics, self._summarize)
-        queued = await outbox.enqueue_alerts(conn, new_alerts, now=now)
-        await hold_quiet_alerts(conn, new_alerts, matched, now=now)  # unless a topic is urgent
-        return IngestResult(len(stored), len(matched), queued)
+        new_alerts = combine_same_story(route(matched, subscribers, self._topics, self._summarize))
+        known = await known_stories(conn, new_alerts) if new_alerts else {}
+        fresh = [new for new in new_alerts if (new.chat_pk, new.story_key) not in known]
+        updated = 0
+        for new in new_alerts:
+            if (new.chat_pk, new.story_key) in known:
+                updated += await add_sources(conn, known[new.chat_pk, new.story_key], new, now=now)
+        queued = await outbox.enqueue_alerts(conn, fresh, now=now)
+        await hold_quiet_alerts(conn, fresh, matched, now=now)  # unless a topic is urgent
+        return IngestResult(len(stored), len(matched), queued, updated)
+
+    async def _cluster(
+        self, conn: AsyncConnection, feed_id: int, matched: list[MatchedItem], now: datetime
+    ) -> list[MatchedItem]:
+        """Give each matched item its story, and record it."""
+        assert self._stories is not None
+        await self._stories.sync(conn, now=now)
+        clustered = [
+            replace(
+                entry,
+                story_id=self._stories.assign(feed_id, entry.stored.id, entry.stored.item, now=now),
+            )
+            for entry in matched
+        ]
+        await set_story_ids(conn, [(e.stored.id, e.story_id) for e in clustered if e.story_id])
+        return clustered
 
     def _fresh(self, item: Item, now: datetime, first_fetch: bool) -> bool:
         if item.published is None:

@@ -24,10 +24,14 @@ Summarizer = Callable[[Item, Match | None], str]
 class MatchedItem:
     stored: StoredItem
     matches: tuple[Match, ...]
+    story_id: str | None = None  # set by the story tracker; None where stories are off
 
 
-def story_key(item: Item) -> str:
-    """What makes two items the same story for a chat: the canonical URL, else the item key."""
+def story_key(item: Item, story_id: str | None = None) -> str:
+    """What makes two items the same story for a chat: their story, else the canonical URL,
+    else the item key."""
+    if story_id is not None:
+        return f"story:{story_id}"
     return f"url:{item.url}" if item.url else f"key:{item.feed_url}#{item.key}"
 
 
@@ -48,7 +52,12 @@ def route(
         for subscriber, chat_matches in by_chat.values():
             alert = _build_alert(entry.stored.item, subscriber, chat_matches, topics, summarize)
             alerts.append(
-                NewAlert(subscriber.chat_pk, entry.stored.id, story_key(entry.stored.item), alert)
+                NewAlert(
+                    subscriber.chat_pk,
+                    entry.stored.id,
+                    story_key(entry.stored.item, entry.story_id),
+                    alert,
+                )
             )
     return alerts
 

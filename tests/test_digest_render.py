@@ -216,8 +216,8 @@ def test_stories_rank_by_independent_sources_then_recency() -> None:
 
 def test_a_story_cluster_counts_as_one_story_with_all_its_links() -> None:
     rows = [
-        row(1, 1, "https://a.example/1", 1, story_id=7),
-        row(2, 2, "https://b.example/other-url", 2, story_id=7),
+        row(1, 1, "https://a.example/1", 1, story_id="7"),
+        row(2, 2, "https://b.example/other-url", 2, story_id="7"),
     ]
     built = build_digest(
         rows,

@@ -454,3 +454,35 @@ async def deliver_everything(
     finally:
         stop.set()
         await task
+
+
+# --- edits: a story gained sources --------------------------------------------------------
+
+
+async def test_an_edit_replaces_the_alert_and_keeps_its_buttons(
+    telegram: FakeTelegram, channel: TelegramChannel
+) -> None:
+    alert = alert_for(PRIVATE)
+    message_id = await channel.send_alert(alert)
+    assert message_id is not None
+    more = replace(alert, source_titles=("Wire", "Ukrinform"))
+    await channel.edit_alert(more, message_id)
+    await channel.edit_alert(more, message_id)  # unchanged: Telegram says "not modified"
+
+    [message] = telegram.messages(PRIVATE)
+    assert message.edits == 1
+    assert "Sources: Wire, Ukrinform" in message.text
+    assert [b["callback_data"] for b in message.buttons] == [
+        "mute:mariupol-evacuation",
+        "unsub:mariupol-evacuation",
+    ]
+
+
+async def test_an_edit_of_a_message_that_is_gone_is_refused_for_good(
+    channel: TelegramChannel,
+) -> None:
+    with pytest.raises(DeliveryError) as refused:
+        await channel.edit_alert(alert_for(PRIVATE), "999")
+
+    assert refused.value.permanent
+    assert "message to edit not found" in str(refused.value).lower()

@@ -19,4 +19,11 @@ class Channel(Protocol):
         """
         ...
 
+    async def edit_alert(self, alert: Alert, message_id: str) -> None:
+        """Replace the message ``message_id`` sent for an alert with ``alert`` (more sources).
+
+        Raises ``DeliveryError`` like ``send_alert``; an unchanged message is not an error.
+        """
+        ...
+
     async def aclose(self) -> None: ...

@@ -111,6 +111,22 @@ class SlackChannel:
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             raise self._delivery_error(channel_id, error) from error
 
+    async def edit_alert(self, alert: Alert, message_id: str) -> None:
+        text, blocks = render_alert_blocks(alert)
+        channel_id = alert.chat.chat_id
+        await self._pacer.wait(channel_id)
+        try:
+            await self._web().chat_update(
+                channel=channel_id, ts=message_id, text=text, blocks=blocks
+            )
+        except SlackApiError as error:
+            if _status(error) == 429:
+                self._pacer.hold(channel_id, _retry_after(error))
+            raise self._delivery_error(channel_id, error) from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise self._delivery_error(channel_id, error) from error
+        self._auth_succeeded()
+
     async def check_auth(self) -> SlackIdentity:
         """Ask Slack whose token this is (``auth.test``); raises ``DeliveryError`` when refused."""
         try:

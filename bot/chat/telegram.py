@@ -42,9 +42,10 @@ import hashlib
 import logging
 import time
 import warnings
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
@@ -65,6 +66,8 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.delivery.render_telegram import article_url, render_alert_html, render_alert_plain
 from bot.errors import DeliveryError
 from bot.model import Alert, AlertKind, ChatRef, Platform
+
+_T = TypeVar("_T")
 
 __all__ = [
     "CALLBACK_DATA_MAX_BYTES",
@@ -168,6 +171,23 @@ class TelegramChannel:
             raise self._delivery_error(error, alert.chat) from None
         return str(message.message_id)
 
+    async def edit_alert(self, alert: Alert, message_id: str) -> None:
+        await self.initialize()
+        chat_id, message = telegram_chat_id(alert.chat), int(message_id)
+        try:
+            try:
+                await self._edit(chat_id, message, render_alert_html(alert), alert, html=True)
+            except BadRequest as error:
+                if "can't parse entities" not in error.message.lower():
+                    raise
+                await self._edit(chat_id, message, render_alert_plain(alert), alert, html=False)
+        except BadRequest as error:
+            if "message is not modified" in error.message.lower():
+                return  # it already says this
+            raise self._delivery_error(error, alert.chat) from None
+        except TelegramError as error:
+            raise self._delivery_error(error, alert.chat) from None
+
     async def aclose(self) -> None:
         try:
             await self._bot.shutdown()
@@ -198,18 +218,43 @@ class TelegramChannel:
             return await self._deliver(migration.new_chat_id, alert, moved=True)
 
     async def _post(self, chat_id: int | str, text: str, alert: Alert, *, html: bool) -> Message:
-        async with self._pacer.turn(str(chat_id)):
-            try:
-                return await self._bot.send_message(
-                    chat_id=chat_id,
-                    text=text,
-                    parse_mode=ParseMode.HTML if html else None,
-                    link_preview_options=_link_preview(alert),
-                    reply_markup=_alert_buttons(alert.topic_id) if _has_buttons(alert) else None,
-                )
-            except RetryAfter as error:
-                self._pacer.pause(str(chat_id), _retry_after_seconds(error))
-                raise
+        return await self._paced(
+            chat_id,
+            self._bot.send_message(
+                chat_id=chat_id,
+                text=text,
+                parse_mode=ParseMode.HTML if html else None,
+                link_preview_options=_link_preview(alert),
+                reply_markup=_alert_buttons(alert.topic_id) if _has_buttons(alert) else None,
+            ),
+        )
+
+    async def _edit(
+        self, chat_id: int | str, message_id: int, text: str, alert: Alert, *, html: bool
+    ) -> None:
+        await self._paced(
+            chat_id,
+            self._bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML if html else None,
+                link_preview_options=_link_preview(alert),
+                reply_markup=_alert_buttons(alert.topic_id) if _has_buttons(alert) else None,
+            ),
+        )
+
+    async def _paced(self, chat_id: int | str, call: Coroutine[Any, Any, _T]) -> _T:
+        """Run ``call`` in the chat's turn; a flood-control answer pauses the chat."""
+        try:
+            async with self._pacer.turn(str(chat_id)):
+                try:
+                    return await call
+                except RetryAfter as error:
+                    self._pacer.pause(str(chat_id), _retry_after_seconds(error))
+                    raise
+        finally:
+            call.close()  # not awaited when the turn was cancelled: no "never awaited" warning
 
     def _delivery_error(self, error: TelegramError, chat: ChatRef) -> DeliveryError:
         # PTB appends an unparsable body (a proxy's HTML error page) to the reason: not for people.

@@ -1,7 +1,8 @@
 """Deliver: drain the outbox through the chat channels, retrying what may heal.
 
 The outbox hands out only a chat's oldest unsent alert, so a chat sees its alerts in order and
-one at a time; different chats are served side by side. A platform's ``retry_after`` is
+one at a time; different chats are served side by side. An edit (a story gained sources) updates
+the message already sent instead of sending one. A platform's ``retry_after`` is
 honoured; other transient errors back off exponentially; permanent refusals and exhausted
 retries are marked ``failed`` with the reason, never dropped silently.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -88,20 +89,47 @@ class Deliverer:
         return len(entries)
 
     async def _send(self, entry: outbox.OutboxEntry) -> None:
-        channel = self._channels[entry.alert.chat.platform]
-        try:
-            message_id = await channel.send_alert(entry.alert)
-        except DeliveryError as error:
-            await self._record_failure(entry, error)
+        if entry.edit_of is not None:
+            await self._edit(entry)
             return
-        except Exception as error:  # an adapter bug must not stop delivery to other chats
-            log.exception("sending alert %s to %s failed", entry.id, entry.alert.chat)
-            await self._record_failure(entry, DeliveryError(f"unexpected error: {error}"))
+        channel = self._channels[entry.alert.chat.platform]
+        sent, message_id = await self._attempt(entry, channel.send_alert(entry.alert))
+        if not sent:
             return
         async with self._engine.begin() as conn:
             await outbox.mark_sent(conn, entry.id, now=self._clock(), message_id=message_id)
         self.sent += 1
         self._count(entry, "sent")
+
+    async def _edit(self, entry: outbox.OutboxEntry) -> None:
+        """Update a sent alert in place (more sources joined its story)."""
+        if entry.target_message_id is None:
+            async with self._engine.begin() as conn:
+                await outbox.mark_failed(
+                    conn, entry.id, error="the alert was never delivered: nothing to update"
+                )
+            return
+        channel = self._channels[entry.alert.chat.platform]
+        edit = channel.edit_alert(entry.alert, entry.target_message_id)
+        edited, _ = await self._attempt(entry, edit)
+        if not edited:
+            return
+        async with self._engine.begin() as conn:
+            await outbox.mark_edited(conn, entry.id, now=self._clock())
+        self._count(entry, "edited")
+
+    async def _attempt(
+        self, entry: outbox.OutboxEntry, call: Awaitable[str | None]
+    ) -> tuple[bool, str | None]:
+        """Run one platform call; a refusal is recorded (retry or failure) and gives False."""
+        try:
+            return True, await call
+        except DeliveryError as error:
+            await self._record_failure(entry, error)
+        except Exception as error:  # an adapter bug must not stop delivery to other chats
+            log.exception("delivering alert %s to %s failed", entry.id, entry.alert.chat)
+            await self._record_failure(entry, DeliveryError(f"unexpected error: {error}"))
+        return False, None
 
     async def _record_failure(self, entry: outbox.OutboxEntry, error: DeliveryError) -> None:
         attempts = entry.attempts + 1

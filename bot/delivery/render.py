@@ -21,7 +21,8 @@ def render_alert_text(alert: Alert) -> str:
     if alert.why:
         meta.append("matched: " + " + ".join(alert.why))
     if alert.source_titles:
-        meta.append("source: " + ", ".join(alert.source_titles))
+        label = "sources" if len(alert.source_titles) > 1 else "source"
+        meta.append(f"{label}: " + ", ".join(alert.source_titles))
     if alert.published:
         meta.append(alert.published.strftime("%Y-%m-%d %H:%M UTC"))
     lines.append(" · ".join(meta))

@@ -133,7 +133,8 @@ def _context_elements(alert: Alert, web: list[tuple[str, str]]) -> list[Block]:
         parts.append(f"*Why:* matched {shorten_escaped(matched, CONTEXT_PART_LIMIT)}")
     sources = _sources(alert.source_titles, web)
     if sources:
-        parts.append(f"*Source:* {sources}")
+        label = "Sources" if len(alert.source_titles) > 1 else "Source"
+        parts.append(f"*{label}:* {sources}")
     if alert.published is not None:
         parts.append(_slack_date(alert.published))
     return [{"type": "mrkdwn", "text": part} for part in parts]

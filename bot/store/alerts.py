@@ -29,6 +29,7 @@ __all__ = [
     "claim_due_alerts",
     "count_by_status",
     "enqueue_alerts",
+    "mark_edited",
     "mark_failed",
     "mark_retry",
     "mark_sent",
@@ -49,6 +50,8 @@ class OutboxEntry:
     chat_pk: int
     attempts: int
     alert: Alert
+    edit_of: int | None = None  # an edit of this alert's message (bot/store/story_alerts)
+    target_message_id: str | None = None  # that message, if it was delivered
 
 
 def alert_to_payload(alert: Alert) -> dict[str, Any]:
@@ -84,27 +87,43 @@ def alert_from_payload(chat: ChatRef, payload: dict[str, Any]) -> Alert:
 async def enqueue_alerts(
     conn: AsyncConnection, new_alerts: Sequence[NewAlert], *, now: datetime
 ) -> int:
-    """Write alerts; a story already queued for a chat is skipped. Returns how many were added."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    """Write alerts; a story already queued for a chat is skipped. Returns how many were added.
+
+    Written in chunks of multi-row statements, in the given order, so ids keep each chat's
+    alerts in queue order.
+    """
     added = 0
-    for new in new_alerts:
-        statement = (
-            dialect.insert(alerts)
-            .values(
-                chat_id=new.chat_pk,
-                item_id=new.item_id,
-                topic_id=new.alert.topic_id,
-                story_key=new.story_key,
-                payload=alert_to_payload(new.alert),
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["chat_id", "story_key"])
-        )
-        added += (await conn.execute(statement)).rowcount or 0
+    for start in range(0, len(new_alerts), _ALERT_ROWS):
+        added += await _insert_alerts(conn, new_alerts[start : start + _ALERT_ROWS], now=now)
     return added
+
+
+_ALERT_ROWS = 500  # × 9 columns: far below SQLite's 32,766 bound variables per statement
+
+
+async def _insert_alerts(conn: AsyncConnection, chunk: Sequence[NewAlert], *, now: datetime) -> int:
+    """One INSERT for the chunk; RETURNING counts the rows a conflict did not skip."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(alerts)
+        .on_conflict_do_nothing(index_elements=["chat_id", "story_key"])
+        .returning(alerts.c.id)
+    )
+    rows = [
+        {
+            "chat_id": new.chat_pk,
+            "item_id": new.item_id,
+            "topic_id": new.alert.topic_id,
+            "story_key": new.story_key,
+            "payload": alert_to_payload(new.alert),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for new in chunk
+    ]
+    return len((await conn.execute(statement, rows)).all())
 
 
 async def claim_due_alerts(
@@ -127,19 +146,24 @@ async def claim_due_alerts(
             older.c.chat_id == alerts.c.chat_id,
             older.c.id < alerts.c.id,
             older.c.status.in_(["pending", "sending"]),
+            older.c.edit_of.is_(None),  # a waiting edit holds back nothing
         )
         .exists()
     )
+    original = alerts.alias("original")
     due = (
         select(
             alerts.c.id,
             alerts.c.chat_id.label("chat_pk"),
             alerts.c.attempts,
             alerts.c.payload,
+            alerts.c.edit_of,
+            original.c.message_id.label("target_message_id"),
             chats.c.platform,
             chats.c.chat_id,
         )
         .join(chats, chats.c.id == alerts.c.chat_id)
+        .outerjoin(original, original.c.id == alerts.c.edit_of)
         .where(
             chats.c.platform.in_([str(platform) for platform in platforms]),
             alerts.c.status.in_(["pending", "sending"]),
@@ -165,6 +189,8 @@ async def claim_due_alerts(
             row.chat_pk,
             row.attempts,
             alert_from_payload(ChatRef(Platform(row.platform), row.chat_id), row.payload),
+            row.edit_of,
+            row.target_message_id,
         )
         for row in rows
     ]
@@ -177,6 +203,15 @@ async def mark_sent(
         update(alerts)
         .where(alerts.c.id == alert_id)
         .values(status="sent", sent_at=now, message_id=message_id, last_error=None)
+    )
+
+
+async def mark_edited(conn: AsyncConnection, alert_id: int, *, now: datetime) -> None:
+    """An edit went out. Not when it was re-queued meanwhile with newer sources: it goes again."""
+    await conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id, alerts.c.status == "sending")
+        .values(status="sent", sent_at=now, last_error=None)
     )
 
 

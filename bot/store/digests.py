@@ -239,7 +239,7 @@ class StoryRow:
     title: str
     summary: str
     published: datetime | None
-    story_id: int | None = None  # the item's story cluster, once items carry one
+    story_id: str | None = None  # the item's story (bot/stories); None before stories existed
 
 
 async def story_rows(
@@ -248,7 +248,6 @@ async def story_rows(
     """Matches of these topics recorded in [since, until), with their items and feeds."""
     if not topic_ids:
         return []
-    story_column = items.c.get("story_id")  # added by story clustering; used when present
     columns = [
         matches.c.topic_id,
         matches.c.created_at,
@@ -260,9 +259,8 @@ async def story_rows(
         items.c.published,
         feeds.c.title.label("feed_title"),
         feeds.c.url.label("feed_url"),
+        items.c.story_id,
     ]
-    if story_column is not None:
-        columns.append(story_column.label("story_id"))
     rows = await conn.execute(
         select(*columns)
         .join(items, items.c.id == matches.c.item_id)
@@ -285,7 +283,7 @@ async def story_rows(
             title=row.title,
             summary=row.summary or "",
             published=row.published,
-            story_id=getattr(row, "story_id", None),
+            story_id=row.story_id,
         )
         for row in rows
     ]

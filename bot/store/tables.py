@@ -30,6 +30,7 @@ from sqlalchemy import (
 
 __all__ = [
     "alerts",
+    "articles",
     "chats",
     "digest_runs",
     "digest_schedules",
@@ -110,9 +111,23 @@ items = Table(
     Column("language", String(16)),
     Column("author", Text),
     Column("fetched_at", UTCDateTime, nullable=False),
+    Column("story_id", Text),  # the story cluster (bot/stories), set when the item matched a topic
     UniqueConstraint("feed_id", "key", name="uq_items_feed_key"),
     Index("ix_items_feed_url", "feed_id", "url"),
     Index("ix_items_fetched_at", "fetched_at"),
+    Index("ix_items_story_id", "story_id"),
+)
+
+# Article pages fetched for full text (feeds with ``fulltext``), cached per canonical URL so a
+# page is fetched once however many feeds and items link it. ``text`` is null when it failed.
+articles = Table(
+    "articles",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("text", Text),
+    Column("error", Text),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Index("ix_articles_fetched_at", "fetched_at"),
 )
 
 topics = Table(
@@ -195,6 +210,9 @@ alerts = Table(
     Column("message_id", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    # An edit of the message sent for alert ``edit_of`` (more sources joined its story); its
+    # ``story_key`` is the original's plus "#edit", so a story has at most one edit waiting.
+    Column("edit_of", Integer, ForeignKey("alerts.id", ondelete="CASCADE")),
     UniqueConstraint("chat_id", "story_key", name="uq_alerts_chat_story"),
     Index("ix_alerts_status_next", "status", "next_attempt_at"),
 )

@@ -77,6 +77,8 @@ class _Seen:
     clock: float
 
 
+_NO_STORY = _Story("", 0, 0.0)  # a member's story until one is chosen
+
 # A bucket holds one member, or a list of them: most buckets of a busy window hold one.
 _Bucket = _Member | list[_Member]
 
@@ -104,23 +106,39 @@ class StoryClusterer:
     def assign(self, item: Item, *, key: str | None = None) -> str:
         """The story id of ``item``; ``key`` overrides ``item.key`` as its identity."""
         identity = item.key if key is None else key
-        published = self._advance(item.published)
         url = canonical_url(item.url) if item.url else None
+        member = self._member(item)
         story = self._known(identity, url)
+        if story is None:
+            story = self._best_story(member) or self._new_story(identity)
+        member.story = story
+        self._remember(member, identity, url)
+        return story.id
+
+    def observe(self, item: Item, story_id: str, *, key: str | None = None) -> None:
+        """Take ``item`` as a member of ``story_id``, decided before (a restart, another instance).
+
+        Later items then join that story exactly as if this clusterer had assigned it.
+        """
+        identity = item.key if key is None else key
+        url = canonical_url(item.url) if item.url else None
+        member = self._member(item)
+        member.story = self._stories.get(story_id) or self._new_story(story_id)
+        self._remember(member, identity, url)
+
+    def _member(self, item: Item) -> _Member:
+        """The item's features and signatures; the clock moves to its publication time first."""
+        published = self._advance(item.published)
         features = extract_features(item, self.vocabulary)
         signature = self.hasher.signature(sorted(features.lexical))
         neutral_signature = self.neutral_hasher.signature(_weighted(features.neutral))
-        member = _Member(
-            story=story or _Story(identity, 0, 0.0),
+        return _Member(
+            story=_NO_STORY,
             profile=Profile.of(features, signature, published),
             clock=self._now,
             neutral_signature=neutral_signature,
             tokens=_retrieval_tokens(features),
         )
-        if story is None:
-            member.story = self._best_story(member) or self._new_story(identity)
-        self._remember(member, identity, url)
-        return member.story.id
 
     @property
     def open_stories(self) -> int:

@@ -329,6 +329,11 @@ class FakeSlack:
 
     # --- observation -------------------------------------------------------------------------
 
+    def delete_messages(self, channel: str) -> None:
+        """Someone deleted every message in the channel."""
+        with self._lock:
+            self._messages.pop(channel, None)
+
     def messages(self, channel: str) -> list[PostedMessage]:
         with self._lock:
             return list(self._messages.get(channel, ()))

@@ -1,0 +1,182 @@
+"""One alert per story per chat: a later source updates the alert already queued or sent.
+
+When a new report joins a story a chat was already alerted about, the chat gets no new message.
+Its alert gains the source (its feed's title and link): an alert not sent yet simply goes out
+with it; a sent one gets an edit queued — a row of its own in the outbox, ``edit_of`` the
+original, keyed ``<story key>#edit`` so a story has at most one edit waiting, which takes in every
+source that joins before it goes. An edit waits ``EDIT_DELAY`` (several outlets tend to report
+within minutes: one edit instead of five) and is not made to a message older than
+``EDIT_WINDOW``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import case, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.alerts import NewAlert
+from bot.store.tables import alerts
+
+__all__ = [
+    "EDIT_DELAY",
+    "EDIT_WINDOW",
+    "MAX_SOURCES",
+    "KnownStory",
+    "add_sources",
+    "combine_same_story",
+    "known_stories",
+]
+
+EDIT_DELAY = timedelta(seconds=30)
+EDIT_WINDOW = timedelta(hours=48)
+MAX_SOURCES = 20
+EDIT_SUFFIX = "#edit"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownStory:
+    """The alert a chat already has for a story."""
+
+    id: int
+    status: str
+    payload: dict[str, Any]
+    sent_at: datetime | None
+
+
+def combine_same_story(new_alerts: Sequence[NewAlert]) -> list[NewAlert]:
+    """One alert per (chat, story) in a batch, naming the sources of all of them."""
+    combined: dict[tuple[int, str], NewAlert] = {}
+    for new in new_alerts:
+        key = (new.chat_pk, new.story_key)
+        first = combined.get(key)
+        if first is None:
+            combined[key] = new
+            continue
+        links, sources = _merged(
+            list(first.alert.links),
+            list(first.alert.source_titles),
+            new.alert.links,
+            new.alert.source_titles,
+        )
+        if links is not None and sources is not None:
+            alert = replace(first.alert, links=tuple(links), source_titles=tuple(sources))
+            combined[key] = replace(first, alert=alert)
+    return list(combined.values())
+
+
+async def known_stories(
+    conn: AsyncConnection, new_alerts: Sequence[NewAlert]
+) -> dict[tuple[int, str], KnownStory]:
+    """The alerts already queued or sent for these (chat, story) pairs."""
+    pairs = list({(new.chat_pk, new.story_key) for new in new_alerts})
+    found: dict[tuple[int, str], KnownStory] = {}
+    for start in range(0, len(pairs), 400):
+        chunk = pairs[start : start + 400]
+        rows = await conn.execute(
+            select(
+                alerts.c.id,
+                alerts.c.chat_id,
+                alerts.c.story_key,
+                alerts.c.status,
+                alerts.c.payload,
+                alerts.c.sent_at,
+            ).where(tuple_(alerts.c.chat_id, alerts.c.story_key).in_(chunk))
+        )
+        for row in rows:
+            found[(row.chat_id, row.story_key)] = KnownStory(
+                row.id, row.status, dict(row.payload), row.sent_at
+            )
+    return found
+
+
+async def add_sources(
+    conn: AsyncConnection, known: KnownStory, new: NewAlert, *, now: datetime
+) -> bool:
+    """Add ``new``'s source to the chat's alert for its story; True when it was a new source.
+
+    A failed alert is left alone: the chat never saw the story, and the failure is on record.
+    """
+    if known.status == "failed":
+        return False
+    links, sources = _merged(
+        list(known.payload.get("links", ())),
+        list(known.payload.get("source_titles", ())),
+        new.alert.links,
+        new.alert.source_titles,
+    )
+    if links is None or sources is None:
+        return False
+    payload = {**known.payload, "links": links, "source_titles": sources}
+    await conn.execute(alerts.update().where(alerts.c.id == known.id).values(payload=payload))
+    delivered = known.status in ("sending", "sent")
+    if delivered and (known.sent_at is None or now - known.sent_at < EDIT_WINDOW):
+        await _queue_edit(conn, known, new, payload, now=now)
+    return True
+
+
+async def _queue_edit(
+    conn: AsyncConnection,
+    known: KnownStory,
+    new: NewAlert,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(alerts).values(
+        chat_id=new.chat_pk,
+        item_id=new.item_id,
+        topic_id=new.alert.topic_id,
+        story_key=new.story_key + EDIT_SUFFIX,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now + EDIT_DELAY,
+        created_at=now,
+        edit_of=known.id,
+    )
+    waiting = alerts.c.status == "pending"
+    statement = statement.on_conflict_do_update(
+        index_elements=["chat_id", "story_key"],
+        set_={
+            "payload": statement.excluded.payload,
+            "status": "pending",
+            "attempts": 0,
+            "last_error": None,
+            # an edit already waiting keeps its time: later sources ride along with it
+            "next_attempt_at": case(
+                (waiting, alerts.c.next_attempt_at), else_=statement.excluded.next_attempt_at
+            ),
+        },
+        where=alerts.c.status != "failed",
+    )
+    await conn.execute(statement)
+
+
+def _merged(
+    links: list[str],
+    sources: list[str],
+    new_links: Sequence[str],
+    new_sources: Sequence[str],
+) -> tuple[list[str], list[str]] | tuple[None, None]:
+    """Links and source names with the new report's added; (None, None) when it adds no source.
+
+    A source is its feed's title, or the host of its link for a feed without a title.
+    """
+    known = set(sources) | {_host(link) for link in links}
+    fresh_sources = [name for name in new_sources if name not in known]
+    fresh_links = [link for link in new_links if link not in links]
+    if not fresh_sources and not any(_host(link) not in known for link in fresh_links):
+        return None, None
+    return (links + fresh_links[:1])[:MAX_SOURCES], (sources + fresh_sources)[:MAX_SOURCES]
+
+
+def _host(link: str) -> str:
+    return urlsplit(link).hostname or link
