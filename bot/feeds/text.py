@@ -8,7 +8,13 @@
 - whitespace inside a paragraph collapses to one space; a block element (``p``, ``div``, ``br``,
   ``li``, headings, table rows …) ends a paragraph, and paragraphs are joined by a single ``\\n``,
   so callers that want one line can still ``" ".join(text.split())``;
-- soft hyphens and zero-width characters are removed, so ``Mariu&shy;pol`` reads ``Mariupol``.
+- soft hyphens and zero-width characters are removed, so ``Mariu&shy;pol`` reads ``Mariupol``;
+- elements marked as advertising by a class or id token (``ad``, ``advertisement``, ``sponsored``,
+  ``feedflare`` … see ``AD_MARKERS``) are dropped, and so are paragraphs that only label one
+  ("Advertisement", "Реклама");
+- "Read more…" tails are removed (``tidy_paragraphs``): a last paragraph that only invites the
+  reader on ("Continue reading →", "Читати далі", "The post … appeared first on …"), or such an
+  invitation after the last sentence; a trailing ``[…]`` becomes ``…``.
 
 It is built on the standard library's ``html.parser``, which never raises on misnested or unclosed
 tags; an unclosed dropped element (``<style>`` with no end) drops the rest, as a browser would.
@@ -16,9 +22,11 @@ tags; an unclosed dropped element (``<style>`` with no end) drops the rest, as a
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from html.parser import HTMLParser
 
-__all__ = ["html_to_text"]
+__all__ = ["AD_MARKERS", "html_to_text", "tidy_paragraphs"]
 
 _DROPPED = frozenset(
     {"script", "style", "noscript", "iframe", "template", "svg", "math", "object", "head"}
@@ -31,6 +39,37 @@ _BLOCKS = frozenset(
         "ul",
     }
 )  # fmt: skip
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
+#: Class or id tokens that mark an element as advertising (compared lower-cased, whole tokens).
+AD_MARKERS = frozenset(
+    {
+        "ad", "ads", "advert", "adverts", "advertisement", "advertisements", "advertising",
+        "adsbygoogle", "ad-slot", "ad-container", "ad-unit", "ad-wrapper", "ad-banner",
+        "sponsored", "sponsored-content", "promo", "promoted", "feedflare",
+    }
+)  # fmt: skip
+_AD_LABEL = re.compile(
+    r"\W*(advertisement|advertising|sponsored( content)?|реклама|партнерський матеріал"
+    r"|на правах реклами|на правах рекламы)\W*",
+    re.IGNORECASE,
+)
+_READ_ON = (
+    r"read (?:more|on|the (?:full|whole|rest of the) (?:story|article|post))|continue reading"
+    r"|keep reading|full (?:story|article)|(?:click|tap) here to read more"
+    r"|читати (?:далі|більше|повністю)|докладніше|детальніше"
+    r"|читать (?:далее|дальше|полностью)|подробнее"
+)
+_ARROWS = r"[\s.…»›→>:\]\)]*"
+_READ_ON_PARAGRAPH = re.compile(
+    rf"[\W_]*(?:{_READ_ON}|more|далі|далее){_ARROWS}|The post .+ appeared first on .+",
+    re.IGNORECASE,
+)
+_READ_ON_TAIL = re.compile(
+    rf"(?<=[.!?…\"»”)\]])\s*[\[(]?\s*(?:{_READ_ON}){_ARROWS}$", re.IGNORECASE
+)
+_ELLIPSIS_MARK = re.compile(r"\s*[\[(](?:…|\.\.\.)[\])]$")
 # Soft hyphen, zero-width space/joiners, word joiner, BOM: invisible, and they split words.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 
@@ -41,9 +80,15 @@ class _TextCollector(HTMLParser):
         self.paragraphs: list[str] = []
         self._chunks: list[str] = []
         self._dropped: dict[str, int] = {}  # open dropped elements by tag, misnesting-proof
+        self._ad: tuple[str, int] | None = None  # an open ad element: its tag and nesting depth
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _DROPPED:
+        if self._ad is not None:
+            if tag == self._ad[0]:
+                self._ad = (tag, self._ad[1] + 1)
+        elif tag not in _VOID and _is_ad(attrs):
+            self._ad = (tag, 1)
+        elif tag in _DROPPED:
             self._dropped[tag] = self._dropped.get(tag, 0) + 1
         elif tag in _BLOCKS:
             self.end_paragraph()
@@ -53,28 +98,56 @@ class _TextCollector(HTMLParser):
             self.end_paragraph()
 
     def handle_endtag(self, tag: str) -> None:
+        if self._ad is not None:
+            if tag == self._ad[0]:
+                depth = self._ad[1] - 1
+                self._ad = (tag, depth) if depth else None
+            return
         if self._dropped.get(tag):
             self._dropped[tag] -= 1
         elif tag in _BLOCKS:
             self.end_paragraph()
 
     def handle_data(self, data: str) -> None:
-        if not any(self._dropped.values()):
+        if self._ad is None and not any(self._dropped.values()):
             self._chunks.append(data)
 
     def end_paragraph(self) -> None:
-        paragraph = " ".join("".join(self._chunks).translate(_INVISIBLE).split())
-        if paragraph:
-            self.paragraphs.append(paragraph)
+        self.paragraphs.append("".join(self._chunks))
         self._chunks = []
+
+
+def _is_ad(attrs: list[tuple[str, str | None]]) -> bool:
+    tokens = (
+        token
+        for name, value in attrs
+        if name in ("class", "id") and value
+        for token in value.lower().split()
+    )
+    return any(token in AD_MARKERS for token in tokens)
+
+
+def tidy_paragraphs(paragraphs: Iterable[str]) -> list[str]:
+    """Paragraphs as a reader sees them: whitespace collapsed, invisible characters, ad labels
+    and a "Read more…" tail removed, empty ones dropped."""
+    tidy = [" ".join(paragraph.translate(_INVISIBLE).split()) for paragraph in paragraphs]
+    tidy = [p for p in tidy if p and not _AD_LABEL.fullmatch(p)]
+    while tidy and _READ_ON_PARAGRAPH.fullmatch(tidy[-1]):
+        tidy.pop()
+    if tidy:
+        last = _READ_ON_TAIL.sub("", tidy[-1])
+        tidy[-1] = _ELLIPSIS_MARK.sub("…", last).rstrip()
+        if not tidy[-1]:
+            tidy.pop()
+    return tidy
 
 
 def html_to_text(html: str) -> str:
     """Return the visible text of an HTML fragment; paragraphs are separated by ``\\n``."""
     if "<" not in html and "&" not in html:
-        return " ".join(html.translate(_INVISIBLE).split())
+        return "\n".join(tidy_paragraphs([html]))
     collector = _TextCollector()
     collector.feed(html)
     collector.close()
     collector.end_paragraph()
-    return "\n".join(collector.paragraphs)
+    return "\n".join(tidy_paragraphs(collector.paragraphs))
