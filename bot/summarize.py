@@ -1,158 +1,261 @@
-"""Summarize v1: a short, extractive, query-focused summary of one item.
+"""Summarize: a short, extractive, query-focused summary of one report or of a whole story.
 
-Contract, in order:
+``summarize(item, match)`` summarizes one report; ``summarize_story(reports)`` every report of one
+story (the first is the one whose title the alert shows). Contract, in order:
 
-1. Source: the item's summary; when it is empty, its title.
-2. Split the source into sentences, keeping their offsets: a sentence ends at ``.``, ``!``, ``?``
-   or ``…`` (with any closing quotes) followed by space and a sentence start, or at a blank line.
-   Abbreviations (Mr., Gen., U.S., e.g., т.д., вул., ст.), initials (J. Biden), decimals (4.5) and
-   a following lowercase word do not end a sentence.
-3. Score each sentence by the distinct query terms whose hits (``Match.hits`` on that field, by
-   character offset) fall inside it; the lead sentence gets a bonus, so it wins ties and fills in
-   when no sentence has a hit.
-4. Take sentences best first while they fit in ``max_chars`` (joined by a space) and
-   ``max_sentences``, skipping one that repeats the title; print them in their original order.
-   Sentences without hits fill in only in document order and stop at the first that does not fit.
-5. If not even the best sentence fits, cut it at a word boundary and end it with "…". The result
-   never exceeds ``max_chars``.
+1. Source: each report's summary; when it is empty, its title.
+2. Split each source into sentences (``bot.sentences``), keeping their offsets.
+3. Drop a sentence that near-duplicates the shown title (except when that title is the source).
+   Near-duplicate, over content-word match keys (``normalize_text``, stopwords left out): at least
+   ``CONTAINED`` of the sentence's keys are in the other text, or their Jaccard similarity is at
+   least ``DUPLICATE_JACCARD``.
+4. The trigger is the sentence with the most distinct matched terms (``Match.hits`` on its field,
+   by character offset); ties go to the earlier sentence, then the earlier report. No hit, no
+   trigger.
+5. Score each sentence: 1 per distinct matched term, ``PLACE_WEIGHT`` per distinct named place
+   (at most ``MAX_PLACES``), ``LEAD_BONUS`` for the first sentence of a report. Places are the
+   cities and regions the story vocabulary finds (``bot.stories.vocabulary``: the shared
+   ``config/places.toml`` plus built-in places, every spelling and case); countries are the
+   setting of most stories and add nothing.
+6. Choose the trigger, then the rest best first (ties: earlier), at most ``max_sentences`` and
+   ``max_chars`` (joined by a space), skipping a sentence that near-duplicates one already chosen.
+   A sentence that does not fit is skipped for a later one; once something is chosen, the first
+   zero-score sentence that does not fit ends the choice, so fillers stay contiguous.
+7. Print the trigger first, then the others in document order (report, then sentence).
+8. Only complete sentences are printed, except as a last resort: when no sentence fits at all,
+   the trigger (else the best sentence) is cut at a word boundary and ends with "…". The result
+   never exceeds ``max_chars``; it is empty when the sources only repeat the title.
+
+Cost: each source is normalized once (keys, places and near-duplicates share the tokens), and a
+summary with the default vocabulary is remembered for the last ``CACHE_SIZE`` calls, since routing
+asks for the same item and match once per subscribed chat.
 """
 
 from __future__ import annotations
 
-import re
+from bisect import bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
-from bot.match.normalize import normalize_text
+from bot.match.normalize import Token, normalize_text
 from bot.model import Item, Match
+from bot.sentences import split_sentences
+from bot.stories.vocabulary import Vocabulary, default_vocabulary
 
-__all__ = ["split_sentences", "summarize"]
+__all__ = ["Report", "split_sentences", "summarize", "summarize_story"]
 
 LEAD_BONUS = 0.75
-TITLE_REPEAT = 0.8  # share of a sentence's words found in the title that makes it a repeat
+PLACE_WEIGHT = 0.5
+MAX_PLACES = 2
+CONTAINED = 0.8
+DUPLICATE_JACCARD = 0.6
 ELLIPSIS = "…"
+CACHE_SIZE = 128
 
-_BOUNDARY_RE = re.compile(r"[.!?…]+[\"'”»’)\]]*(?=\s)|\n\s*\n")
-_ABBREVIATION_LIST = """
-    mr mrs ms dr prof gen lt col sgt capt maj cmdr adm rep sen gov pres st jr sr rev fr
-    vs etc approx fig vol pp ca cf jan feb mar apr jun jul aug sep sept oct nov dec
-    т д п е г гг м вул ул обл р рр с пров ім им тис тыс млн млрд грн руб км див см проф акад
-    пл просп пр ст о ген полк напр др тт
-"""
-_ABBREVIATIONS = frozenset(_ABBREVIATION_LIST.split())
-_DOTTED_RE = re.compile(r"(?:\b\w\.){2,}$")  # U.S., e.g., т.д.
-_LAST_WORD_RE = re.compile(r"(\w+)\.$")
+Report = tuple[Item, Match | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    text: str
+    order: tuple[int, int]  # (report, sentence): document order across the story
+    hits: int  # distinct matched terms
+    score: float
+    keys: frozenset[str]  # content-word match keys, for near-duplicate tests
 
 
 def summarize(
-    item: Item, match: Match | None = None, *, max_chars: int = 400, max_sentences: int = 3
+    item: Item,
+    match: Match | None = None,
+    *,
+    max_chars: int = 400,
+    max_sentences: int = 3,
+    vocabulary: Vocabulary | None = None,
 ) -> str:
     """A few sentences of ``item`` that best show why it matched, at most ``max_chars`` long."""
-    field, source = ("summary", item.summary) if item.summary.strip() else ("title", item.title)
-    spans = split_sentences(source)
-    if not spans or max_chars <= 0 or max_sentences <= 0:
+    return summarize_story(
+        [(item, match)], max_chars=max_chars, max_sentences=max_sentences, vocabulary=vocabulary
+    )
+
+
+def summarize_story(
+    reports: Sequence[Report],
+    *,
+    max_chars: int = 400,
+    max_sentences: int = 3,
+    vocabulary: Vocabulary | None = None,
+) -> str:
+    """One summary of several reports of a story, never showing the same fact twice."""
+    if vocabulary is None:
+        return _with_default_vocabulary(tuple(reports), max_chars, max_sentences)
+    return _summary(reports, max_chars, max_sentences, vocabulary)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _with_default_vocabulary(
+    reports: tuple[Report, ...], max_chars: int, max_sentences: int
+) -> str:
+    """The same summary is asked for once per subscribed chat: work it out once."""
+    return _summary(reports, max_chars, max_sentences, default_vocabulary())
+
+
+def _summary(
+    reports: Sequence[Report], max_chars: int, max_sentences: int, vocabulary: Vocabulary
+) -> str:
+    if not reports or max_chars <= 0 or max_sentences <= 0:
         return ""
-    texts = [" ".join(source[start:end].split()) for start, end in spans]
-    scores = _scores(spans, match, field)
-    ranked = sorted(range(len(spans)), key=lambda i: (-scores[i], i))
-    if field == "summary":
-        title_keys = _keys(item.title)
-        ranked = [i for i in ranked if not _repeats(texts[i], title_keys)]
-        if not ranked:
-            return ""  # the summary only says what the title says
-    chosen = _choose(ranked, texts, scores, max_chars, max_sentences)
+    candidates = _candidates(reports, vocabulary)
+    if not candidates:
+        return ""
+    trigger = _trigger(candidates)
+    chosen = _choose(candidates, trigger, max_chars, max_sentences)
     if not chosen:
-        return _truncate(texts[ranked[0]], max_chars)
-    return " ".join(texts[index] for index in sorted(chosen))
+        return _truncate((trigger or _ranked(candidates)[0]).text, max_chars)
+    return " ".join(sentence.text for sentence in _summary_order(chosen, trigger))
+
+
+def _candidates(reports: Sequence[Report], vocabulary: Vocabulary) -> list[_Sentence]:
+    """Every sentence of every report, less those that say what the shown title says."""
+    title_keys = _content_keys(normalize_text(reports[0][0].title), vocabulary)
+    candidates = []
+    for number, (item, match) in enumerate(reports):
+        field, source = ("summary", item.summary) if item.summary.strip() else ("title", item.title)
+        title_is_source = number == 0 and field == "title"
+        for sentence in _sentences(number, source, field, match, vocabulary):
+            if title_is_source or not _near_duplicate(sentence.keys, title_keys):
+                candidates.append(sentence)
+    return candidates
+
+
+def _sentences(
+    report: int, source: str, field: str, match: Match | None, vocabulary: Vocabulary
+) -> list[_Sentence]:
+    """The scored sentences of one source, normalized once for keys and places together."""
+    spans = split_sentences(source)
+    tokens = normalize_text(source)
+    keys, places = _keys_and_places(spans, tokens, source, vocabulary)
+    terms = _hit_terms(spans, match, field)
+    sentences = []
+    for index, (start, end) in enumerate(spans):
+        score = len(terms[index]) + PLACE_WEIGHT * min(len(places[index]), MAX_PLACES)
+        if index == 0:
+            score += LEAD_BONUS
+        text = " ".join(source[start:end].split())
+        sentences.append(
+            _Sentence(text, (report, index), len(terms[index]), score, frozenset(keys[index]))
+        )
+    return sentences
+
+
+def _keys_and_places(
+    spans: Sequence[tuple[int, int]], tokens: Sequence[Token], source: str, vocabulary: Vocabulary
+) -> tuple[list[set[str]], list[set[str]]]:
+    """Per sentence: content-word keys, and the places the story vocabulary finds in it."""
+    owners = _owners(spans, tokens)
+    keys: list[set[str]] = [set() for _ in spans]
+    places: list[set[str]] = [set() for _ in spans]
+    for token, owner in zip(tokens, owners, strict=True):
+        if owner is not None and token.key and not vocabulary.is_stopword(token.key):
+            keys[owner].add(token.key)
+    for found in vocabulary.concepts(tokens, source):
+        owner = owners[found.index]
+        if owner is not None:
+            places[owner].update(c for c in found.concepts if c.startswith("place:"))
+    return keys, places
+
+
+def _owners(spans: Sequence[tuple[int, int]], tokens: Sequence[Token]) -> list[int | None]:
+    """The sentence each token is in (``None`` between sentences); both come in text order."""
+    owners: list[int | None] = []
+    index = 0
+    for token in tokens:
+        while index < len(spans) and token.start >= spans[index][1]:
+            index += 1
+        inside = index < len(spans) and token.start >= spans[index][0]
+        owners.append(index if inside else None)
+    return owners
+
+
+def _hit_terms(spans: Sequence[tuple[int, int]], match: Match | None, field: str) -> list[set[str]]:
+    """Per sentence, the distinct matched terms whose hits start inside it."""
+    terms: list[set[str]] = [set() for _ in spans]
+    if match is None:
+        return terms
+    starts = [start for start, _ in spans]
+    for hit in match.hits:
+        index = _sentence_at(hit.start, spans, starts) if hit.field == field else None
+        if index is not None:
+            terms[index].add(hit.term)
+    return terms
+
+
+def _sentence_at(
+    offset: int, spans: Sequence[tuple[int, int]], starts: Sequence[int]
+) -> int | None:
+    index = bisect_right(starts, offset) - 1
+    return index if index >= 0 and offset < spans[index][1] else None
+
+
+def _content_keys(tokens: Sequence[Token], vocabulary: Vocabulary) -> frozenset[str]:
+    return frozenset(t.key for t in tokens if t.key and not vocabulary.is_stopword(t.key))
+
+
+def _near_duplicate(keys: frozenset[str], other: frozenset[str]) -> bool:
+    """Whether a sentence with ``keys`` adds little to a text with ``other``: mostly inside it,
+    or mostly the same words."""
+    if not keys or not other:
+        return False
+    shared = len(keys & other)
+    return shared >= CONTAINED * len(keys) or shared >= DUPLICATE_JACCARD * len(keys | other)
+
+
+def _trigger(candidates: Sequence[_Sentence]) -> _Sentence | None:
+    """The sentence that made the item match: most distinct terms, the earlier on a tie."""
+    best = min(candidates, key=lambda sentence: (-sentence.hits, sentence.order))
+    return best if best.hits else None
+
+
+def _ranked(candidates: Sequence[_Sentence]) -> list[_Sentence]:
+    return sorted(candidates, key=lambda sentence: (-sentence.score, sentence.order))
 
 
 def _choose(
-    ranked: Sequence[int],
-    texts: Sequence[str],
-    scores: Sequence[float],
+    candidates: Sequence[_Sentence],
+    trigger: _Sentence | None,
     max_chars: int,
     max_sentences: int,
-) -> list[int]:
-    """Best sentences first while they fit; the best one must fit, or nothing is chosen.
+) -> list[_Sentence]:
+    """The trigger, then the best sentences that fit and repeat nothing already chosen.
 
-    A relevant sentence that does not fit is skipped for a shorter one; the first plain filler
-    sentence (no hit, not the lead) that does not fit ends the choice, so fillers stay contiguous.
+    A sentence that does not fit is skipped for a shorter one, so only whole sentences are
+    chosen; once something is chosen, the first plain filler (score 0) that does not fit ends
+    the choice, so fillers stay contiguous.
     """
-    chosen: list[int] = []
+    ranked = _ranked(candidates)
+    if trigger is not None:
+        ranked.remove(trigger)
+        ranked.insert(0, trigger)
+    chosen: list[_Sentence] = []
     length = 0
-    for index in ranked:
+    for sentence in ranked:
         if len(chosen) == max_sentences:
             break
-        cost = len(texts[index]) + (1 if chosen else 0)
+        if any(_near_duplicate(sentence.keys, other.keys) for other in chosen):
+            continue
+        cost = len(sentence.text) + (1 if chosen else 0)
         if length + cost <= max_chars:
-            chosen.append(index)
+            chosen.append(sentence)
             length += cost
-        elif not chosen or scores[index] == 0:
+        elif chosen and sentence.score == 0:
             break
     return chosen
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans ``(start, end)`` of ``text``, without surrounding whitespace."""
-    spans = []
-    start = 0
-    for boundary in _BOUNDARY_RE.finditer(text):
-        if not _ends_sentence(text, boundary):
-            continue
-        spans.append((start, boundary.end()))
-        start = boundary.end()
-    spans.append((start, len(text)))
-    trimmed = [_trim(text, span) for span in spans]
-    return [(start, end) for start, end in trimmed if start < end]
-
-
-def _ends_sentence(text: str, boundary: re.Match[str]) -> bool:
-    if boundary.group().startswith("\n"):
-        return True
-    following = text[boundary.end() :].lstrip()
-    if not following:
-        return True
-    if following[0].islower():  # "approx. five", "… and then"
-        return False
-    if not boundary.group().startswith("."):
-        return True
-    before = text[max(0, boundary.start() - 30) : boundary.start() + 1]
-    if _DOTTED_RE.search(before):
-        return False
-    word = _LAST_WORD_RE.search(before)
-    if word is None:
-        return True
-    last = word.group(1)
-    is_initial = len(last) == 1 and last.isupper()
-    return not (is_initial or last.lower() in _ABBREVIATIONS)
-
-
-def _trim(text: str, span: tuple[int, int]) -> tuple[int, int]:
-    start, end = span
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
-def _scores(spans: Sequence[tuple[int, int]], match: Match | None, field: str) -> list[float]:
-    scores = [0.0] * len(spans)
-    scores[0] = LEAD_BONUS
-    if match is None:
-        return scores
-    for index, (start, end) in enumerate(spans):
-        terms = {hit.term for hit in match.hits if hit.field == field and start <= hit.start < end}
-        scores[index] += len(terms)
-    return scores
-
-
-def _keys(text: str) -> set[str]:
-    return {token.key for token in normalize_text(text)}
-
-
-def _repeats(sentence: str, title_keys: set[str]) -> bool:
-    keys = _keys(sentence)
-    return bool(keys) and len(keys & title_keys) >= TITLE_REPEAT * len(keys)
+def _summary_order(chosen: Sequence[_Sentence], trigger: _Sentence | None) -> list[_Sentence]:
+    """The trigger first, so the alert opens with why it matched; the rest as the reports run."""
+    rest = sorted((sentence for sentence in chosen if sentence != trigger), key=lambda s: s.order)
+    return [trigger, *rest] if trigger is not None and trigger in chosen else rest
 
 
 def _truncate(text: str, limit: int) -> str:

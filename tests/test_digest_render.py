@@ -246,3 +246,10 @@ def test_a_story_first_seen_before_the_period_is_not_repeated() -> None:
         max_per_topic=5,
     )
     assert built.stories == 0
+
+
+def test_a_digest_line_is_the_whole_first_sentence_abbreviations_and_all() -> None:
+    from bot.digest.content import one_line_summary
+
+    summary = "Gen. Naiev met the delegation in Istanbul at 4.5 km from the port. Talks resume."
+    assert one_line_summary(summary, "Talks in Istanbul") == summary.split(" Talks resume")[0]

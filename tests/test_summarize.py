@@ -1,4 +1,5 @@
-"""Summaries: short, never cut mid-word, built around the sentences that made the item match."""
+"""Summaries: whole sentences, the one that made the item match first, places counted, no fact
+shown twice across outlets, never cut mid-word."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import re
 import pytest
 
 from bot.match.matcher import Matcher
+from bot.match.places import load_places
+from bot.match.topics import load_topics
 from bot.model import Hit, Item, Match, Topic
-from bot.summarize import split_sentences, summarize
+from bot.paths import bundled_config_dir
+from bot.sentences import split_sentences
+from bot.summarize import summarize, summarize_story
 
 TITLE = "Buses evacuate civilians from Mariupol"
 SUMMARY = (
@@ -34,10 +39,10 @@ def test_without_a_match_the_lead_comes_first_and_the_title_is_not_repeated() ->
     )
 
 
-def test_the_matched_sentence_is_chosen_and_the_lead_kept_when_there_is_room() -> None:
+def test_the_matched_sentence_comes_first_and_the_lead_follows_when_there_is_room() -> None:
     assert summarize(ITEM, hit_on("evacuation"), max_chars=130) == (
-        "The port city has been under siege for four weeks. "
-        "The Red Cross will lead the evacuation convoy, officials said on Thursday."
+        "The Red Cross will lead the evacuation convoy, officials said on Thursday. "
+        "The port city has been under siege for four weeks."
     )
 
 
@@ -142,3 +147,184 @@ def test_a_summary_that_only_repeats_the_title_is_dropped() -> None:
 def test_an_unbroken_run_is_cut_where_it_must() -> None:
     url = Item(feed_url="", key="k", title="T", summary="https://example.org/" + "a" * 100)
     assert summarize(url, max_chars=10) == "https://e…"
+
+
+# The built-in topics and gazetteer, as the bot runs them.
+PLACES = load_places(bundled_config_dir() / "places.toml")
+BUILTIN = Matcher(load_topics(bundled_config_dir() / "topics.toml", PLACES), PLACES)
+
+
+def report(key: str, title: str, summary: str) -> Item:
+    return Item(feed_url=f"https://{key}.example/rss", key=key, title=title, summary=summary)
+
+
+def matched(item: Item, topic: str = "mariupol-evacuation") -> Match:
+    return next(match for match in BUILTIN.match(item) if match.topic_id == topic)
+
+
+CORRIDORS = report(
+    "wire",
+    "Ukraine says humanitarian corridors will open on Friday",
+    "Ukraine and Russia agreed on Thursday to open three humanitarian corridors in the south. "
+    "Deputy Prime Minister Iryna Vereshchuk said the routes would be confirmed overnight. "
+    "A convoy of 45 buses will evacuate civilians from Mariupol to Zaporizhzhia at dawn. "
+    "The Red Cross said it was ready to escort the buses.",
+)
+
+
+def test_the_sentence_that_triggered_the_match_opens_the_summary() -> None:
+    assert summarize(CORRIDORS, matched(CORRIDORS)) == (
+        "A convoy of 45 buses will evacuate civilians from Mariupol to Zaporizhzhia at dawn. "
+        "Ukraine and Russia agreed on Thursday to open three humanitarian corridors in the south. "
+        "The Red Cross said it was ready to escort the buses."
+    )
+
+
+def test_of_two_equally_matched_sentences_the_earlier_opens_the_summary() -> None:
+    match = Match("t", (*hit_on("convoy").hits, *hit_on("Zaporizhzhia").hits))
+    assert summarize(ITEM, match, max_sentences=2) == (
+        "Ukraine's deputy prime minister said 45 buses would leave Zaporizhzhia at dawn. "
+        "The Red Cross will lead the evacuation convoy, officials said on Thursday."
+    )
+
+
+EVACUATION_UK = report(
+    "ua",
+    "Верещук: евакуація триватиме до вечора",
+    "Колона з 30 автобусів вирушила з Маріуполя о 10:00, повідомила Ірина Верещук. "
+    "Посадка тривала кілька годин через велику кількість охочих. "
+    "Маршрут пролягає через Бердянськ і Мелітополь до Запоріжжя.",
+)
+
+
+def test_a_sentence_naming_places_beats_a_generic_one() -> None:
+    assert summarize(EVACUATION_UK, matched(EVACUATION_UK), max_sentences=2) == (
+        "Колона з 30 автобусів вирушила з Маріуполя о 10:00, повідомила Ірина Верещук. "
+        "Маршрут пролягає через Бердянськ і Мелітополь до Запоріжжя."
+    )
+
+
+def test_without_places_the_earlier_filler_is_kept() -> None:
+    generic = report(
+        "ua",
+        EVACUATION_UK.title,
+        EVACUATION_UK.summary.replace("Бердянськ і Мелітополь до Запоріжжя", "кілька міст"),
+    )
+    assert summarize(generic, matched(generic), max_sentences=2) == (
+        "Колона з 30 автобусів вирушила з Маріуполя о 10:00, повідомила Ірина Верещук. "
+        "Посадка тривала кілька годин через велику кількість охочих."
+    )
+
+
+def test_countries_do_not_count_as_places() -> None:
+    item = report(
+        "wire",
+        "Talks resume",
+        "Delegations met for three hours. "
+        "Ukraine and Russia traded accusations. "
+        "Kyiv and Kharkiv were quiet overnight.",
+    )
+    assert summarize(item, max_sentences=2) == (
+        "Delegations met for three hours. Kyiv and Kharkiv were quiet overnight."
+    )
+
+
+def test_a_repeated_lead_is_shown_once() -> None:
+    item = report(
+        "ru",
+        "Эвакуация из Мариуполя",
+        "Из Мариуполя в Запорожье эвакуировали более 300 человек. "
+        "Из Мариуполя в Запорожье эвакуировали более 300 человек, сообщили местные власти. "
+        "Колонну сопровождал Красный Крест. Следующая колонна ожидается в понедельник.",
+    )
+    assert summarize(item, matched(item)) == (
+        "Из Мариуполя в Запорожье эвакуировали более 300 человек. "
+        "Колонну сопровождал Красный Крест. Следующая колонна ожидается в понедельник."
+    )
+
+
+def test_a_sentence_that_rewords_the_title_is_dropped() -> None:
+    item = report(
+        "wire",
+        "Red Cross convoy reaches Mariupol",
+        "A Red Cross convoy has reached Mariupol, the ICRC said. "
+        "It carried food and medicine for 2,000 people.",
+    )
+    assert summarize(item, matched(item)) == "It carried food and medicine for 2,000 people."
+
+
+REUTERS = report(
+    "reuters",
+    "Buses leave Mariupol under Red Cross escort",
+    "Forty-five buses carrying civilians left the besieged port of Mariupol on Friday morning. "
+    "The Red Cross said the convoy was heading for Zaporizhzhia.",
+)
+AP = report(
+    "ap",
+    "Evacuation convoy departs Mariupol",
+    "Forty-five buses carrying civilians left the besieged city of Mariupol on Friday morning, "
+    "officials said. "
+    "A second convoy could follow on Saturday if the ceasefire holds, officials said.",
+)
+
+
+def test_a_story_told_by_two_outlets_shows_each_fact_once() -> None:
+    reports = [(REUTERS, matched(REUTERS)), (AP, matched(AP))]
+    assert summarize_story(reports) == (
+        "Forty-five buses carrying civilians left the besieged port of Mariupol on Friday morning. "
+        "The Red Cross said the convoy was heading for Zaporizhzhia. "
+        "A second convoy could follow on Saturday if the ceasefire holds, officials said."
+    )
+
+
+def test_a_later_report_that_repeats_the_shown_title_adds_nothing() -> None:
+    echo = report("echo", "Buses leave Mariupol", "Buses leave Mariupol under Red Cross escort.")
+    reports = [(REUTERS, matched(REUTERS)), (echo, matched(echo))]
+    assert summarize_story(reports) == summarize(REUTERS, matched(REUTERS))
+
+
+def test_a_story_of_one_report_is_that_reports_summary() -> None:
+    match = matched(CORRIDORS)
+    assert summarize_story([(CORRIDORS, match)]) == summarize(CORRIDORS, match)
+    assert summarize_story([]) == ""
+
+
+def test_a_trigger_too_long_to_fit_gives_way_to_whole_sentences() -> None:
+    long_trigger = "The evacuation convoy " + "waited at the checkpoint " * 20 + "for hours."
+    item = report("wire", "T", f"Shelling continued overnight. {long_trigger} Roads were icy.")
+    start = item.summary.index("evacuation")
+    match = Match("t", (Hit("summary", start, start + 10, "evacuation"),))
+    assert summarize(item, match, max_chars=100) == "Shelling continued overnight. Roads were icy."
+
+
+ARTICLE = " ".join(
+    [
+        "The evacuation of Mariupol resumed on Friday after a two-day pause.",
+        "Officials in Zaporizhzhia said 1,200 people had arrived by evening, most of them women "
+        "and children who had spent weeks in basements.",
+        "The convoy of 60 buses left at 7 a.m. and travelled through Berdiansk and Tokmak.",
+        "Russian forces stopped it at 14 checkpoints, Ukraine's deputy prime minister said.",
+        "The Red Cross, which escorted the buses, said some evacuees needed urgent medical care.",
+        "Another convoy is planned for Saturday.",
+    ]
+)
+
+
+@pytest.mark.parametrize("max_chars", [60, 80, 120, 150, 200, 260, 320, 400, 1000])
+def test_only_whole_sentences_up_to_three_within_the_limit(max_chars: int) -> None:
+    item = report("wire", "Mariupol evacuation resumes", ARTICLE)
+    whole = {ARTICLE[start:end] for start, end in split_sentences(ARTICLE)}
+    text = summarize(item, matched(item), max_chars=max_chars)
+    sentences = [text[start:end] for start, end in split_sentences(text)]
+    assert 0 < len(text) <= max_chars
+    assert 1 <= len(sentences) <= 3
+    assert set(sentences) <= whole, text
+
+
+def test_a_long_article_gives_its_three_most_telling_sentences() -> None:
+    item = report("wire", "Mariupol: buses are moving again", ARTICLE)
+    assert summarize(item, matched(item)) == (
+        "The evacuation of Mariupol resumed on Friday after a two-day pause. "
+        "The convoy of 60 buses left at 7 a.m. and travelled through Berdiansk and Tokmak. "
+        "The Red Cross, which escorted the buses, said some evacuees needed urgent medical care."
+    )

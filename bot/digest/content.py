@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.model import Digest, DigestEntry, DigestSection
+from bot.sentences import split_sentences
 from bot.store.digests import StoryRow
 
 __all__ = ["MAX_LINKS", "STORY_LOOKBACK", "DigestTopic", "build_digest", "one_line_summary"]
@@ -34,7 +35,6 @@ TITLE_LIMIT = 200
 ELLIPSIS = "…"
 
 _WHITESPACE = re.compile(r"\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +137,9 @@ def one_line_summary(summary: str, title: str) -> str:
     text = _line(summary)
     if not text or text.rstrip(".") == title.rstrip("." + ELLIPSIS):
         return ""
-    return _shorten(_SENTENCE_END.split(text, maxsplit=1)[0], SUMMARY_LIMIT)
+    spans = split_sentences(text)  # "Mr. Smith" or "4.5" do not end a sentence
+    first = text[spans[0][0] : spans[0][1]] if spans else text
+    return _shorten(first, SUMMARY_LIMIT)
 
 
 def _line(text: str) -> str:
