@@ -16,7 +16,7 @@ from bot.delivery.render_digest_telegram import (
     render_message_plain,
 )
 from bot.delivery.render_slack import render_alert_blocks
-from bot.digest.content import DigestTopic, build_digest
+from bot.digest.content import DigestTopic, build_digest, one_line_summary
 from bot.model import Alert, AlertKind, ChatRef, Digest, DigestEntry, DigestSection, Platform
 from bot.store.alerts import alert_from_payload, alert_to_payload
 from bot.store.digests import StoryRow
@@ -249,7 +249,5 @@ def test_a_story_first_seen_before_the_period_is_not_repeated() -> None:
 
 
 def test_a_digest_line_is_the_whole_first_sentence_abbreviations_and_all() -> None:
-    from bot.digest.content import one_line_summary
-
     summary = "Gen. Naiev met the delegation in Istanbul at 4.5 km from the port. Talks resume."
     assert one_line_summary(summary, "Talks in Istanbul") == summary.split(" Talks resume")[0]
