@@ -14,6 +14,8 @@ and given raw bytes it would try them as a file name), wrapped in a stream. In o
    ``dtd.check_dtd`` refuses a DTD declaring external, nested or oversized entities (``FeedError``),
    and ``charset.legacy_cyrillic`` names the encoding of Cyrillic bytes that contradict their
    declared one (windows-1251 or KOI8-U, with a warning) rather than let them become mojibake.
+   Then a well-formed UTF-8 RSS 2.0 or Atom 1.0 document is read by ``fastparse`` (lxml), which
+   returns feedparser's own result several times faster, or declines, and feedparser parses.
 4. A document feedparser recognises as no feed format and that yields no entries is not a feed:
    ``NotAFeedError``. When it is an HTML page, the error carries the feed URLs the page advertises
    (``<link rel="alternate" type="application/rss+xml|atom+xml|feed+json">``), absolute.
@@ -56,6 +58,7 @@ import feedparser
 from bot.errors import FeedError
 from bot.feeds.charset import legacy_cyrillic
 from bot.feeds.dtd import check_dtd
+from bot.feeds.fastparse import read_feed
 from bot.feeds.jsonfeed import JsonFeed, parse_json_feed
 from bot.feeds.text import html_to_text
 from bot.feeds.urls import canonical_url
@@ -155,17 +158,9 @@ def _from_feedparser(
             f"{headers['content-type'].split(';')[0]}; charset={recoding.charset}"
         )
     check_dtd(content, headers)  # feedparser would expand big entities without limit
-    try:
-        result = feedparser.parse(
-            io.BytesIO(content),
-            response_headers=headers,
-            sanitize_html=False,
-            resolve_relative_uris=False,
-        )
-    except MemoryError:
-        raise  # the worker's memory cap (bot.feeds.parsing), which it explains itself
-    except Exception as error:  # a third-party parser on hostile bytes: contain, name, move on
-        raise FeedError(f"feed parser failed: {type(error).__name__}: {error}") from error
+    result = (_fast_result(content, headers) if recoding is None else None) or _feedparser(
+        content, headers
+    )
     entries = result.get("entries") or []
     if not result.get("version") and not entries:
         raise _not_a_feed(content, feed_url, media_type, _fault(result))
@@ -188,6 +183,32 @@ def _from_feedparser(
         warning="; ".join(filter(None, warnings)) or None,
         feed_links=_advertised_feeds(feed.get("links") or [], feed_url),
     )
+
+
+def _fast_result(content: bytes, headers: dict[str, str]) -> dict[str, Any] | None:
+    """``fastparse``'s result; on any surprise None, and feedparser has the last word."""
+    try:
+        return read_feed(content, headers)
+    except MemoryError:
+        raise  # the worker's memory cap, as below
+    except Exception:
+        return None
+
+
+def _feedparser(content: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    """feedparser's result, for the documents ``fastparse.read_feed`` leaves to it."""
+    try:
+        result: dict[str, Any] = feedparser.parse(
+            io.BytesIO(content),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except MemoryError:
+        raise  # the worker's memory cap (bot.feeds.parsing), which it explains itself
+    except Exception as error:  # a third-party parser on hostile bytes: contain, name, move on
+        raise FeedError(f"feed parser failed: {type(error).__name__}: {error}") from error
+    return result
 
 
 def _entry_fields(entry: dict[str, Any], feed_language: str | None) -> _Fields:

@@ -153,6 +153,14 @@ def cyrillic_feed(channel: str, title: str, encoding: str, *, declared: str) -> 
 # --- volume and oddities ----------------------------------------------------------------------
 
 
+RINGING_SITES = ("Lviv", "Odesa", "Kharkiv", "Poltava", "Sumy", "Chernihiv", "Vinnytsia")
+
+
+def ringing_report(n: int) -> str:
+    """The title of matching item ``n``: reports from different places are different stories."""
+    return f"Kestrel ringing report no. {n} from {RINGING_SITES[n % len(RINGING_SITES)]}"
+
+
 def many_items(count: int, *, fresh_matching: tuple[int, ...], every_old_matching: int) -> str:
     """``count`` items, item ``n`` published ``n`` minutes ago (so most are days old).
 
@@ -163,7 +171,7 @@ def many_items(count: int, *, fresh_matching: tuple[int, ...], every_old_matchin
     entries = []
     for n in range(count):
         matching = n in fresh_matching or (n >= 1440 and n % every_old_matching == 0)
-        subject = f"Kestrel ringing report no. {n}" if matching else f"Market report no. {n}"
+        subject = ringing_report(n) if matching else f"Market report no. {n}"
         entries.append(
             item(
                 subject,

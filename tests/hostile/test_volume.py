@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from bot.store.tables import feeds, items
 from tests.feedserver import FeedServer
-from tests.hostile.documents import many_items
+from tests.hostile.documents import many_items, ringing_report
 from tests.hostile.newsroom import GOOD_STORY, good_feed, newsroom, newsroom_settings
 
 COUNT = 10_000
-FRESH_MATCHING = (3, 700, 1300)  # minutes old: within the first fetch's day
+FRESH_MATCHING = (3, 700, 1300)  # minutes old: within the first fetch's day; three places
 EVERY_OLD_MATCHING = 250  # from a day old on: matching, but too old to alert
 
 
@@ -48,7 +48,7 @@ async def test_ten_thousand_items_are_stored_and_alert_only_within_the_age_rules
                 )
             expected = [
                 GOOD_STORY.title,
-                *(f"Kestrel ringing report no. {n}" for n in FRESH_MATCHING),
+                *(ringing_report(n) for n in FRESH_MATCHING),
             ]
             for title in expected:
                 await room.wait_for_alert(title)
