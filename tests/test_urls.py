@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.feeds.urls import canonical_url
+from bot.feeds.urls import _canonical, canonical_url
 
 
 @pytest.mark.parametrize(
@@ -86,3 +86,33 @@ def test_canonical_url_is_idempotent() -> None:
     once = canonical_url("HTTPS://Пример.испытание:443/Шлях?b=1&a=2&utm_term=x#f")
     assert once is not None
     assert canonical_url(once) == once
+
+
+PLAIN_LOOKING = [
+    "https://wire.example",
+    "https://wire.example/",
+    "http://a.b-c.example/news/2026/03/01/mariupol-buses",
+    "https://www.ukrinform.net/rubric-ato/3456789-evacuation.html",
+    "https://x.example/a..b/c.d/~user/-x_y/",
+    "https://x.example/A/B/Case",
+    "https://x.example/.hidden",
+    "https://x.example/./a/../b",
+    "https://x.example//double",
+    "https://X.example/a",
+    "https://x.example:443/a",
+    "https://x.example./a",
+    "https://x..example/a",
+    "https://-x.example/a",
+    "https://x.example/a%20b",
+    "https://x.example/a?utm_source=x",
+    "https://x.example/a#frag",
+    "HTTPS://x.example/a",
+    "https://xn--80aafjbeh0ag.example/a",
+    "https://123.45.67.89/a",
+]
+
+
+@pytest.mark.parametrize("url", PLAIN_LOOKING)
+def test_the_shortcut_for_plain_links_agrees_with_the_full_treatment(url: str) -> None:
+    assert canonical_url(url) == _canonical(url, None)
+    assert canonical_url(url, "https://base.example/feed/") == _canonical(url, None)

@@ -51,11 +51,27 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?")
 
 
+# A URL already in canonical form but for a missing root path: lower-case http(s) scheme and host
+# name, no port, credentials, query or fragment, and a path of plain segments (no dot segments,
+# no percent-encoding). Most feed links look like this; they skip the full treatment, which gives
+# the same result (tests/test_urls.py checks both agree).
+_PLAIN = re.compile(
+    r"https?://[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+    r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*/?"
+)
+
+
 def canonical_url(url: str, base: str | None = None) -> str | None:
     """The canonical absolute http(s) form of ``url`` resolved against ``base``, else None."""
     url = url.strip() if url else ""
     if not url:
         return None
+    if _PLAIN.fullmatch(url):
+        return url if url.count("/") > 2 else url + "/"
+    return _canonical(url, base)
+
+
+def _canonical(url: str, base: str | None) -> str | None:
     try:
         if base:
             url = urljoin(base.strip(), url)
