@@ -71,7 +71,9 @@ _READ_ON_TAIL = re.compile(
 )
 _ELLIPSIS_MARK = re.compile(r"\s*[\[(](?:…|\.\.\.)[\])]$")
 # Soft hyphen, zero-width space/joiners, word joiner, BOM: invisible, and they split words.
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+# A "Read more…" invitation is short: only the end of a paragraph is searched for one.
+_TAIL_WINDOW = 200
 
 
 class _TextCollector(HTMLParser):
@@ -130,16 +132,26 @@ def _is_ad(attrs: list[tuple[str, str | None]]) -> bool:
 def tidy_paragraphs(paragraphs: Iterable[str]) -> list[str]:
     """Paragraphs as a reader sees them: whitespace collapsed, invisible characters, ad labels
     and a "Read more…" tail removed, empty ones dropped."""
-    tidy = [" ".join(paragraph.translate(_INVISIBLE).split()) for paragraph in paragraphs]
+    tidy = [" ".join(_INVISIBLE.sub("", paragraph).split()) for paragraph in paragraphs]
     tidy = [p for p in tidy if p and not _AD_LABEL.fullmatch(p)]
     while tidy and _READ_ON_PARAGRAPH.fullmatch(tidy[-1]):
         tidy.pop()
     if tidy:
-        last = _READ_ON_TAIL.sub("", tidy[-1])
-        tidy[-1] = _ELLIPSIS_MARK.sub("…", last).rstrip()
+        tidy[-1] = _without_read_on_tail(tidy[-1])
         if not tidy[-1]:
             tidy.pop()
     return tidy
+
+
+def _without_read_on_tail(paragraph: str) -> str:
+    cut = max(0, len(paragraph) - _TAIL_WINDOW)
+    head, tail = paragraph[:cut], paragraph[cut:]
+    if cut:  # keep one character before the window for the look-behind
+        head, tail = head[:-1], head[-1] + tail
+    tail = _READ_ON_TAIL.sub("", tail)
+    if tail.endswith(("]", ")")):
+        tail = _ELLIPSIS_MARK.sub("…", tail)
+    return (head + tail).rstrip()
 
 
 def html_to_text(html: str) -> str:
