@@ -3,7 +3,10 @@
 ``StoryClusterer`` is pure and in memory. The tracker feeds it what the store knows: on start
 the items of the last window that carry a story (``load``), and before each use what other
 instances clustered since (``sync``), so every instance gives a new report the story id the
-others already gave its event. Instances can still race: two reports of one event clustered at
+others already gave its event. ``sync`` reads the items stored after the newest one it has seen;
+on PostgreSQL, where a transaction may commit after one that took a later id, it also looks
+again at the last minutes now and then (``SWEEP_EVERY``). SQLite has one writer at a time, so
+its ids become visible in order. Instances can still race: two reports of one event clustered at
 the same moment by two instances may start two stories — each chat then gets two alerts, never
 none.
 """
@@ -21,9 +24,10 @@ from bot.stories.cluster import StoryClusterer
 
 __all__ = ["StoryTracker"]
 
-# How far before the last sync to look again: a transaction that committed late (its rows were
-# invisible then) is still seen, however ids and commit order interleave.
+# How far back a sweep looks: a transaction that committed late (its rows were invisible at the
+# last sweep) is still seen, however ids and commit order interleave.
 SYNC_OVERLAP = timedelta(minutes=2)
+SWEEP_EVERY = timedelta(seconds=30)
 
 
 class StoryTracker:
@@ -31,31 +35,42 @@ class StoryTracker:
         self._window = window
         self._clusterer = StoryClusterer(window)
         self._known: dict[int, datetime] = {}  # item id → when it was seen, oldest first
-        self._synced_at: datetime | None = None
+        self._newest = 0  # the highest item id read or assigned
+        self._swept_at: datetime | None = None
 
     async def load(self, conn: AsyncConnection, *, now: datetime) -> int:
         """Rebuild the stories of the last window from the store; how many items were read."""
-        return await self._read(conn, since=now - self._window, now=now)
+        read = await self._read(conn, after_id=0, since=now - self._window, now=now)
+        self._swept_at = now
+        return read
 
     async def sync(self, conn: AsyncConnection, *, now: datetime) -> int:
         """Take in the items other instances clustered since the last sync."""
-        if self._synced_at is None:
+        if self._swept_at is None:
             return await self.load(conn, now=now)
-        return await self._read(conn, since=self._synced_at - SYNC_OVERLAP, now=now)
+        since = now - self._window
+        read = await self._read(conn, after_id=self._newest, since=since, now=now)
+        if conn.dialect.name != "sqlite" and now - self._swept_at >= SWEEP_EVERY:
+            since = max(since, self._swept_at - SYNC_OVERLAP)
+            read += await self._read(conn, after_id=0, since=since, now=now)
+            self._swept_at = now
+        return read
 
     def assign(self, feed_id: int, item_id: int, item: Item, *, now: datetime) -> str:
         """The story id of a new item of feed ``feed_id``, stored as ``item_id``."""
         self._known[item_id] = now
+        self._newest = max(self._newest, item_id)
         return self._clusterer.assign(item, key=identity(feed_id, item))
 
-    async def _read(self, conn: AsyncConnection, *, since: datetime, now: datetime) -> int:
+    async def _read(
+        self, conn: AsyncConnection, *, after_id: int, since: datetime, now: datetime
+    ) -> int:
         read = 0
-        after = 0
-        while page := await story_members(conn, after_id=after, since=since):
+        while page := await story_members(conn, after_id=after_id, since=since):
             self._observe([member for member in page if member.item_id not in self._known], now)
             read += len(page)
-            after = page[-1].item_id
-        self._synced_at = now
+            after_id = page[-1].item_id
+            self._newest = max(self._newest, after_id)
         self._forget(now - self._window - SYNC_OVERLAP)
         return read
 
