@@ -4,6 +4,10 @@ Nothing else in the bot reads settings or creates clients; each service gets wha
 Start-up order: store (migrated) → topics and feeds synced → channels → poller, deliverer,
 scheduler → HTTP. Shutdown runs in reverse and lets in-flight work finish for a few seconds; what
 it cannot finish was never committed and is simply fetched again on the next start.
+
+Several instances may share one PostgreSQL store: all of them poll and deliver, and the one that
+leads (``bot/leader.py``) also runs Telegram long polling and the digest scheduler, started and
+stopped as leadership comes and goes.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from bot.chat.console import CONSOLE_CHAT, ConsoleChannel
 from bot.clock import utcnow
 from bot.delivery.digest_messages import digest_messages
 from bot.delivery.outbox import Deliverer
+from bot.delivery.shared_pacing import paced_for_replicas
+from bot.digest.leading import SYNC_SECONDS, LeaderDigestHooks
 from bot.digest.runner import DigestRunner
 from bot.digest.scheduler import DigestScheduler
 from bot.errors import FeedError, QueryError
@@ -31,6 +37,7 @@ from bot.feeds.fetch import Fetcher, FetchLimits
 from bot.feeds.parsing import FeedParser
 from bot.feeds.poller import Poller
 from bot.ingest import Ingestor
+from bot.leader import Leadership
 from bot.metrics import Metrics
 from bot.model import Feed, Platform, Topic
 from bot.settings import Settings
@@ -38,6 +45,7 @@ from bot.sources import configured_aliases, configured_feeds, configured_topics
 from bot.store import alerts as outbox
 from bot.store import chats as chat_store
 from bot.store import feeds as feed_store
+from bot.store.advisory import startup_turn
 from bot.store.db import create_engine, migrate
 from bot.stories.tracker import StoryTracker
 from bot.summarize import summarize
@@ -53,6 +61,7 @@ log = logging.getLogger(__name__)
 POLL_TICK_SECONDS = 1.0
 SHUTDOWN_GRACE_SECONDS = 3.0
 STORE_WAIT_SECONDS = 30.0  # SQLite's busy timeout (bot/store/db.py)
+DIGEST_SYNC_JOB = "digest-sync"  # the leader re-reads schedules changed on other instances
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,7 @@ class App:
         self.parser = FeedParser(timeout=settings.fetch.parse_timeout)
         self.channels: dict[Platform, Channel] = dict(self.options.channels)
         self.bindings: list[Binding] = []
+        self.leader_bindings: list[Binding] = []  # started only while this instance leads
         self.commands = CommandCore(
             self.engine,
             self.topics,
@@ -89,7 +99,7 @@ class App:
         self._build_platforms()  # before the deliverer, which keeps the channels it is given
         self.deliverer = Deliverer(
             self.engine,
-            self.channels,
+            paced_for_replicas(self.channels, self.engine),  # per-chat gaps across replicas
             backoff=timedelta(seconds=settings.delivery.backoff),
             lease=timedelta(seconds=settings.delivery.lease),
             metrics=self.metrics,
@@ -123,7 +133,16 @@ class App:
             on_queued=self._digest_queued,
         )
         self.digests = DigestScheduler(self.scheduler, self.engine, digest_runner)
-        self.commands.digests.hooks = self.digests
+        self.leadership = Leadership(
+            self.engine,
+            on_elected=self._start_leading,
+            on_deposed=self._stop_leading,
+            registry=self.metrics.registry,
+            active=lambda: self.running,
+        )
+        self.commands.digests.hooks = LeaderDigestHooks(
+            self.digests, lambda: self.leadership.is_leader
+        )
         self.web: WebServer | None = None
         self._stop = asyncio.Event()
         self._deliver_task: asyncio.Task[None] | None = None
@@ -143,16 +162,17 @@ class App:
 
             channel = TelegramChannel(telegram.bot_token.get_secret_value(), telegram.api_base_url)
             self.channels[Platform.TELEGRAM] = channel
-            self.bindings.append(
-                TelegramBinding(
-                    telegram,
-                    self.commands,
-                    channel=channel,
-                    engine=self.engine,
-                    topics=self.topics,
-                    operators=self.settings.chat.operators,
-                )
+            binding = TelegramBinding(
+                telegram,
+                self.commands,
+                channel=channel,
+                engine=self.engine,
+                topics=self.topics,
+                operators=self.settings.chat.operators,
             )
+            self.bindings.append(binding)
+            if not telegram.webhook_url:  # long polling: one poller per bot token
+                self.leader_bindings.append(binding)
         # --- Slack: alerts through SlackChannel; /wirewatch, buttons and Home through SlackBinding
         slack = self.settings.slack
         if slack.bot_token is not None:
@@ -177,6 +197,10 @@ class App:
 
     async def prepare(self) -> None:
         """Migrate the store and make it agree with the configuration."""
+        async with startup_turn(self.engine):  # replicas on a fresh database take turns
+            await self._prepare_store()
+
+    async def _prepare_store(self) -> None:
         await migrate(self.engine)
         now = utcnow()
         feeds = [*configured_feeds(self.settings), *self.options.extra_feeds]
@@ -226,10 +250,10 @@ class App:
                 next_run_time=utcnow(),
             )
             self.scheduler.start()
-        if self.options.start_scheduler:  # digest jobs from the store; missed digests caught up
-            await self.digests.start()
         for binding in self.bindings:
-            await binding.start()
+            if binding not in self.leader_bindings:
+                await binding.start()
+        await self.leadership.start(self._stop)  # the leader also polls Telegram, runs digests
         if self.settings.http.enabled:
             routes = [route for binding in self.bindings for route in binding.routes]
             app = build_web_app(self, routes)
@@ -243,10 +267,7 @@ class App:
         self.running = False
         for binding in self.bindings:
             await binding.stop()
-        self.digests.stop()
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        await self.poller.wait_idle(SHUTDOWN_GRACE_SECONDS)
+        await self._finish_jobs()
         self._stop.set()
         if self._deliver_task is not None:
             try:
@@ -261,6 +282,44 @@ class App:
             await channel.aclose()
         await self.engine.dispose()
         log.info("Wirewatch stopped")
+
+    async def _finish_jobs(self) -> None:
+        """Let scheduled jobs under way end within the grace, then shut the scheduler down.
+
+        Its shutdown cancels the coroutine jobs still running, which would cut a digest, a
+        release of held alerts or a poll's claim off mid-transaction.
+        """
+        if self.scheduler.running:
+            self.scheduler.pause()  # no new runs while these finish
+        self.digests.stop()
+        await asyncio.gather(
+            self.digests.wait_idle(SHUTDOWN_GRACE_SECONDS),
+            self.poller.wait_idle(SHUTDOWN_GRACE_SECONDS),
+        )
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def _start_leading(self) -> None:
+        if self.options.start_scheduler:  # digest jobs from the store; missed digests caught up
+            await self.digests.start()
+            self.scheduler.add_job(
+                self.digests.sync,
+                "interval",
+                seconds=SYNC_SECONDS,
+                id=DIGEST_SYNC_JOB,
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
+        for binding in self.leader_bindings:
+            await binding.start()
+
+    async def _stop_leading(self) -> None:
+        for binding in self.leader_bindings:
+            await binding.stop()
+        self.digests.stop()
+        if self.scheduler.get_job(DIGEST_SYNC_JOB) is not None:
+            self.scheduler.remove_job(DIGEST_SYNC_JOB)
 
     async def readiness(self) -> dict[str, bool]:
         """What /readyz reports: the store answers, polling runs, platforms accept the bot."""

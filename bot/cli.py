@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
-from bot.errors import WirewatchError
+from bot.errors import ConfigError, WirewatchError
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from bot.app import App
+
 __all__ = ["main"]
+
+# Less free room than this beside the SQLite file and the bot would fail on its first writes, or
+# soon after; said at once instead, in the words a full disk deserves.
+MIN_FREE_BYTES = 1024 * 1024
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,8 +139,71 @@ async def _run(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await App(settings).run_until_stopped(stop)
+    app = App(settings)
+    await _start(app, settings)
+    try:
+        await stop.wait()
+    finally:
+        await app.stop()
     return 0
+
+
+async def _start(app: App, settings: Settings) -> None:
+    """Start the bot; a store that fails on its first writes (a disk full after the migration,
+    a server gone) is one ``ConfigError`` line, like a store that cannot be opened at all."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    where = _database_location(settings.database_url)
+    if full := _sqlite_disk_full(settings.database_url):
+        raise ConfigError(f"cannot write to the database at {where}: {full}")
+    try:
+        await app.start()
+    except (OperationalError, InterfaceError) as error:  # the store failing; a bug keeps its trace
+        await _stop_quietly(app)
+        reason = _first_line(error)
+        raise ConfigError(f"cannot write to the database at {where}: {reason}") from None
+
+
+async def _stop_quietly(app: App) -> None:
+    """Release what a half-started bot holds; its "stopped" log line would bury the reason."""
+    logging.disable(logging.INFO)
+    try:
+        await app.stop()
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _database_location(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return parsed.render_as_string()  # the password hidden
+
+
+def _sqlite_disk_full(url: str) -> str | None:
+    """``the disk is full (…)`` when the SQLite file's folder has (almost) no room left."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    folder = Path(parsed.database).expanduser().parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return None  # the store's own error says why when the bot tries it
+    if free >= MIN_FREE_BYTES:
+        return None
+    return f"the disk is full ({free // 1024} KiB free in {folder}; the bot needs at least 1 MiB)"
+
+
+def _first_line(error: Exception) -> str:
+    """The driver's own words (SQLAlchemy appends the SQL and a link on later lines)."""
+    original = getattr(error, "orig", None) or error
+    text = str(original).strip()
+    return text.splitlines()[0] if text else type(original).__name__
 
 
 if __name__ == "__main__":

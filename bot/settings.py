@@ -113,6 +113,7 @@ class ChatSettings(Section):
     )
     max_subscriptions: int = Field(50, ge=1)
     max_custom_topics: int = Field(20, ge=0)
+    max_feeds: int = Field(20, ge=1, description="feeds one chat may add with addfeed")
 
 
 class DigestSettings(Section):

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import utcnow
@@ -25,6 +26,7 @@ from bot.store import alerts as outbox
 from bot.store import chats as chat_store
 from bot.store import feeds as feed_store
 from bot.store.items import recent_items
+from bot.store.tables import feeds as feeds_table
 from bot.topics import TopicRegistry, custom_topic_id
 from handlers import digest_commands as digests
 from handlers.permissions import Caller, may_change_chat, may_manage_feeds
@@ -217,11 +219,8 @@ class CommandCore:
             return denied
         async with self._engine.begin() as conn:
             chat_pk = await self._chat_pk(conn, caller)
-            count = await chat_store.count_subscriptions(conn, chat_pk)
-            if count >= self._settings.max_subscriptions:
-                return Reply(
-                    f"This chat already has {count} subscriptions, the most allowed.", True
-                )
+            if full := await self._subscriptions_full(conn, chat_pk, topic.id):
+                return full
             new = await chat_store.subscribe(
                 conn, chat_pk, topic.id, now=self._clock(), delivery=Delivery(mode)
             )
@@ -290,8 +289,14 @@ class CommandCore:
             chat_pk = await self._chat_pk(conn, caller)
             own = [t for t in self._registry.visible_to(caller.chat) if t.chat is not None]
             if len(own) >= self._settings.max_custom_topics:
-                return Reply(f"This chat already has {len(own)} topics of its own.", True)
+                return Reply(
+                    f"This chat already has {len(own)} topics of its own, the most allowed "
+                    f"({self._settings.max_custom_topics}). Untrack one (see topics) to make room.",
+                    ephemeral=True,
+                )
             topic = Topic(custom_topic_id(chat_pk, name), name, query, chat=caller.chat)
+            if full := await self._subscriptions_full(conn, chat_pk, topic.id):
+                return full  # tracking subscribes the chat too
             try:
                 self._registry.matcher_for([topic])
             except QueryError as error:
@@ -343,6 +348,9 @@ class CommandCore:
             return usage("addfeed")
         if denied := await self._deny_feeds(caller):
             return denied
+        async with self._engine.connect() as conn:
+            if full := await self._feed_quota_full(conn, caller):
+                return full  # before fetching: a full chat costs the feed's server nothing
         try:
             title = await self._check_feed(url)
         except FeedError as error:
@@ -351,6 +359,8 @@ class CommandCore:
             existing = await feed_store.get_feed(conn, url)
             if existing is not None:
                 return Reply(f"{url} is already watched.", ephemeral=True)
+            if full := await self._feed_quota_full(conn, caller):
+                return full  # another addfeed from this chat took the last slot meanwhile
             chat_pk = await self._chat_pk(conn, caller)
             await feed_store.add_feed(
                 conn, Feed(url, title), now=self._clock(), origin="user", added_by=chat_pk
@@ -411,6 +421,33 @@ class CommandCore:
             return None
         return Reply("Only the bot's operators can change the feed list.", ephemeral=True)
 
+    async def _subscriptions_full(
+        self, conn: AsyncConnection, chat_pk: int, topic_id: str
+    ) -> Reply | None:
+        """Refuse a new subscription past ``max_subscriptions``; changing a mode is always fine."""
+        subscribed = await chat_store.list_subscriptions(conn, chat_pk)
+        limit = self._settings.max_subscriptions
+        if len(subscribed) < limit or any(row.topic_id == topic_id for row in subscribed):
+            return None
+        return Reply(
+            f"This chat already has {len(subscribed)} subscriptions, the most allowed ({limit}). "
+            "Unsubscribe from one (see list) to make room.",
+            ephemeral=True,
+        )
+
+    async def _feed_quota_full(self, conn: AsyncConnection, caller: Caller) -> Reply | None:
+        """Refuse a chat that has added ``max_feeds`` feeds: one chat must not crowd the poller."""
+        chat = await chat_store.get_chat(conn, caller.chat)
+        added = await _feeds_added_by(conn, chat.id) if chat else 0
+        limit = self._settings.max_feeds
+        if added < limit:
+            return None
+        return Reply(
+            f"This chat has already added {added} feeds, the most allowed ({limit}). "
+            "Remove one with removefeed URL (see feeds) to add another.",
+            ephemeral=True,
+        )
+
     def _unknown_topic(self, caller: Caller, name: str) -> Reply:
         suggestions = self._registry.suggest(caller.chat, name)
         hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else " See topics."
@@ -437,6 +474,12 @@ class CommandCore:
             item for item in await recent_items(conn, limit=PREVIEW_WINDOW) if matcher.match(item)
         ]
         return tuple(found[:PREVIEW_ITEMS])
+
+
+async def _feeds_added_by(conn: AsyncConnection, chat_pk: int) -> int:
+    """How many feeds this chat added itself (configured and imported feeds are nobody's)."""
+    query = select(func.count()).select_from(feeds_table).where(feeds_table.c.added_by == chat_pk)
+    return int((await conn.execute(query)).scalar_one())
 
 
 def _preview_note(preview: tuple[Item, ...]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -44,8 +44,12 @@ def group_member(admin: bool) -> Caller:
     )
 
 
+MakeCore = Callable[[ChatSettings], CommandCore]
+
+
 @pytest.fixture
-async def core(engine: AsyncEngine, feed_server: FeedServer) -> AsyncIterator[CommandCore]:
+async def make_core(engine: AsyncEngine) -> AsyncIterator[MakeCore]:
+    """A command core with these chat settings, on the real store, fetching real feeds."""
     config = load_settings()
     registry = TopicRegistry(configured_topics(config), configured_aliases(config))
     fetcher = Fetcher(FetchLimits(allow_private_networks=True))
@@ -54,9 +58,18 @@ async def core(engine: AsyncEngine, feed_server: FeedServer) -> AsyncIterator[Co
         result = await fetcher.fetch(url)
         return parse_feed(result.content, feed_url=url, content_type=result.content_type).title
 
-    settings = ChatSettings(allow_user_feeds=False, operators=[], max_custom_topics=2)
-    yield CommandCore(engine, registry, settings, check_feed=check_feed)
+    def make(settings: ChatSettings) -> CommandCore:
+        return CommandCore(engine, registry, settings, check_feed=check_feed)
+
+    yield make
     await fetcher.aclose()
+
+
+@pytest.fixture
+def core(make_core: MakeCore) -> CommandCore:
+    return make_core(
+        ChatSettings(allow_user_feeds=False, operators=[], max_custom_topics=2, max_subscriptions=3)
+    )
 
 
 async def store_item(engine: AsyncEngine, title: str) -> None:
@@ -140,7 +153,58 @@ async def test_custom_topic_quota(core: CommandCore) -> None:
     await core.handle(ALICE, "track one kyiv")
     await core.handle(ALICE, "track two odesa")
     third = await core.handle(ALICE, "track three lviv")
-    assert "already has 2 topics" in third.text
+    await core.handle(ALICE, "untrack one")
+    again = await core.handle(ALICE, "track three lviv")
+    assert third.ephemeral
+    assert third.text == (
+        "This chat already has 2 topics of its own, the most allowed (2). "
+        "Untrack one (see topics) to make room."
+    )
+    assert again.text.startswith("Tracking three")
+
+
+async def test_subscription_quota(core: CommandCore) -> None:
+    for topic in ("peace-talks", "prisoner-exchange", "grain-corridor"):
+        assert (await core.handle(ALICE, f"subscribe {topic}")).text.startswith("Subscribed")
+    fourth = await core.handle(ALICE, "subscribe strikes-on-kyiv")
+    tracked = await core.handle(ALICE, "track kharkiv kharkiv")
+    changed = await core.handle(ALICE, "subscribe peace-talks digest")
+    await core.handle(ALICE, "unsubscribe grain-corridor")
+    again = await core.handle(ALICE, "subscribe strikes-on-kyiv")
+    assert fourth.ephemeral
+    assert fourth.text == (
+        "This chat already has 3 subscriptions, the most allowed (3). "
+        "Unsubscribe from one (see list) to make room."
+    )
+    assert tracked.text == fourth.text  # tracking subscribes, so it counts too
+    assert changed.text.startswith("Updated Peace talks (digest)")
+    assert again.text.startswith("Subscribed to")
+
+
+async def test_a_chat_adds_only_so_many_feeds(make_core: MakeCore, feed_server: FeedServer) -> None:
+    core = make_core(ChatSettings(allow_user_feeds=True, max_feeds=2))
+    admin = group_member(admin=True)
+    elsewhere = Caller(ChatRef(Platform.SLACK, "C1"), user_id="U1", is_operator=True)
+    urls = []
+    for name in ("one", "two", "three", "four"):
+        feed_server.set(f"/{name}.xml", rss(TALKS, title=f"Wire {name}"))
+        urls.append(feed_server.url(f"/{name}.xml"))
+
+    added = [await core.handle(admin, f"addfeed {url}") for url in urls[:2]]
+    refused = await core.handle(admin, f"addfeed {urls[2]}")
+    other_chat = await core.handle(elsewhere, f"addfeed {urls[3]}")
+    await core.handle(admin, f"removefeed {urls[0]}")
+    after_removing = await core.handle(admin, f"addfeed {urls[2]}")
+
+    assert [reply.text.split(".")[0] for reply in added] == ["Added Wire one", "Added Wire two"]
+    assert refused.ephemeral
+    assert refused.text == (
+        "This chat has already added 2 feeds, the most allowed (2). "
+        "Remove one with removefeed URL (see feeds) to add another."
+    )
+    assert feed_server.hits("/three.xml") == 1  # refused before fetching; fetched once, later
+    assert other_chat.text.startswith("Added Wire four")  # the quota is each chat's own
+    assert after_removing.text.startswith("Added Wire three")
 
 
 async def test_pause_and_resume(core: CommandCore, engine: AsyncEngine) -> None:

@@ -101,8 +101,9 @@ async def test_sqlite_locked_by_another_writer_for_seconds_loses_nothing(
     feed_server.set(FEED, rss(EVACUATION, WEATHER))
     feed_server.delay(FEED, 1.5)  # a slow answer, so the lock can start while it is in flight
     await wait_for(lambda: feed_server._in_flight > 0)
-    holder = sqlite3.connect(path, timeout=30, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
+    # Off the event loop: a wait for the lock there would stall the bot's own commits.
+    holder = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    await asyncio.to_thread(holder.execute, "BEGIN EXCLUSIVE")
     try:
         await wait_for(lambda: feed_server.hits(FEED) > hits)  # fetched while locked out
         await asyncio.sleep(LOCK_SECONDS)
