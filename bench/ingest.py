@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ingest.py              # 200 feeds × 50 entries = 10,000 items
     .venv/bin/python bench/ingest.py --quick      # 20 feeds: a smoke run of a few seconds
+    .venv/bin/python bench/ingest.py --no-stories # without story clustering
 
 The input is realistic feed bytes: RSS 2.0 documents of 50 entries each (``bench/feedhost.py``
 renders them), with the matching benchmark's synthetic en/uk/ru news text (``bench/corpus.py``),
@@ -10,7 +11,8 @@ matching benchmark's generator, same seed); 200 chats subscribe to 5 topics each
 
 For each feed, as the poller does it: ``parse_feed`` (in this process; the bot runs it in a
 worker process), then ``Ingestor.ingest`` in one SQLite transaction (a temporary file): new items
-stored (dedupe), matched, routed to the subscribers, alerts queued. Then a second pass over the
+stored (dedupe), matched, clustered into stories (the app's ``StoryTracker``; ``--no-stories``
+leaves it out), routed to the subscribers, alerts queued. Then a second pass over the
 same bytes, which finds nothing new (dedupe only). Timed in wall-clock seconds.
 
 The baseline, in the same run on the same bytes, interleaved feed by feed with the pipeline:
@@ -49,6 +51,7 @@ from bot.model import ChatRef, Feed, Item, Platform, Topic  # noqa: E402
 from bot.store import chats as chat_store  # noqa: E402
 from bot.store import feeds as feed_store  # noqa: E402
 from bot.store.db import create_engine, migrate  # noqa: E402
+from bot.stories.tracker import StoryTracker  # noqa: E402
 from bot.summarize import summarize  # noqa: E402
 from bot.topics import TopicRegistry  # noqa: E402
 
@@ -171,7 +174,8 @@ async def run(options: argparse.Namespace) -> None:
     print(
         f"ingest bench: {options.feeds:,} RSS feeds × {ENTRIES_PER_FEED} entries = "
         f"{options.feeds * ENTRIES_PER_FEED:,} items, {size / 1e6:.1f} MB; {len(registry):,} "
-        f"topics; {CHATS} chats × {TOPICS_PER_CHAT} subscriptions; SQLite"
+        f"topics; {CHATS} chats × {TOPICS_PER_CHAT} subscriptions; SQLite; "
+        + ("no story clustering" if options.no_stories else "story clustering as the app does")
         + (" (--quick: a smoke run)" if options.quick else "")
     )
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as folder:
@@ -183,6 +187,7 @@ async def run(options: argparse.Namespace) -> None:
             summarize,
             first_fetch_max_age=timedelta(days=1),
             max_item_age=timedelta(days=7),
+            stories=None if options.no_stories else StoryTracker(),
         )
         gc.collect()
         first = await run_pipeline(engine, ingestor, documents, feed_ids)
@@ -225,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, help="feeds of 50 entries (default 200; --quick 20)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--no-stories", action="store_true", help="leave story clustering out")
     options = parser.parse_args(argv)
     if options.feeds is None:
         options.feeds = 20 if options.quick else 200

@@ -34,6 +34,7 @@ from bot.digest.runner import DigestRunner
 from bot.digest.scheduler import DigestScheduler
 from bot.errors import FeedError, QueryError
 from bot.feeds.fetch import Fetcher, FetchLimits
+from bot.feeds.fulltext import FullText
 from bot.feeds.parsing import FeedParser
 from bot.feeds.poller import Poller
 from bot.ingest import Ingestor
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 POLL_TICK_SECONDS = 1.0
 SHUTDOWN_GRACE_SECONDS = 3.0
 STORE_WAIT_SECONDS = 30.0  # SQLite's busy timeout (bot/store/db.py)
+FULL_TEXT_BUDGET_SECONDS = 30.0  # article pages of one poll (bot/feeds/fulltext.py)
 DIGEST_SYNC_JOB = "digest-sync"  # the leader re-reads schedules changed on other instances
 
 
@@ -122,6 +124,7 @@ class App:
             on_alerts=self.deliverer.wake,
             lease=poll_lease(settings),
             metrics=self.metrics,
+            full_text=FullText(self.engine, self.fetcher.fetch, budget=FULL_TEXT_BUDGET_SECONDS),
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         # Digests and quiet hours: jobs derived from the store, re-synced by the commands' hook.
@@ -365,7 +368,8 @@ def poll_lease(settings: Settings) -> timedelta:
     wait for a busy store (SQLite's busy timeout) can take.
     """
     fetch = settings.fetch
-    return timedelta(seconds=fetch.total_timeout + fetch.parse_timeout + STORE_WAIT_SECONDS)
+    seconds = fetch.total_timeout + fetch.parse_timeout + FULL_TEXT_BUDGET_SECONDS
+    return timedelta(seconds=seconds + STORE_WAIT_SECONDS)
 
 
 def fetch_limits(settings: Settings, trusted_origins: frozenset[str]) -> FetchLimits:

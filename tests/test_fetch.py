@@ -18,7 +18,7 @@ from email.utils import formatdate
 import pytest
 
 from bot.errors import FeedError, UnsafeURLError
-from bot.feeds.fetch import Fetcher, FetchLimits
+from bot.feeds.fetch import Fetcher, FetchLimits, HTTPStatusError
 from tests.feedserver import FeedServer, StaticResolver
 
 RSS = '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title></channel></rss>'
@@ -92,6 +92,13 @@ async def test_changed_feed_is_downloaded_again_despite_old_etag(server: FeedSer
         second = await fetcher.fetch(server.url("/feed.xml"), etag=first.etag)
     assert second.status == 200 and b"Wire 2" in second.content
     assert second.etag != first.etag
+
+
+async def test_a_feed_host_with_long_headers_is_read(server: FeedServer) -> None:
+    policy = "default-src 'self'; " + "img-src https://cdn.example.org/x; " * 300  # ~10 KB
+    server.set("/feed.xml", RSS, headers={"Content-Security-Policy": policy})
+    async with Fetcher(local()) as fetcher:
+        assert (await fetcher.fetch(server.url("/feed.xml"))).content == RSS.encode()
 
 
 async def test_requests_name_the_bot_and_prefer_feed_formats(server: FeedServer) -> None:
@@ -231,6 +238,7 @@ async def test_error_answers_become_readable_feed_errors(
     assert str(error) == message
     assert error.permanent is permanent
     assert error.retry_after is None
+    assert isinstance(error, HTTPStatusError) and error.status == status
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,14 @@ No network: literal URLs are judged without DNS, and names are resolved by a ``S
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 import pytest
+from aiohappyeyeballs import AddrInfoType
 
 from bot.errors import ConfigError, FeedError, UnsafeURLError
 from bot.feeds.guard import check_url, forbidden_reason, is_forbidden_ip, resolve_safe
+from bot.feeds.transport import GuardedResolver
 from tests.feedserver import StaticResolver
 
 LOOPBACK = "127.0.0.1 is a loopback address (private networks are not allowed)"
@@ -232,3 +235,58 @@ async def test_system_resolver_answer_for_localhost_is_refused() -> None:
     # resolves to loopback is caught the same way.
     with pytest.raises(UnsafeURLError, match="loopback address"):
         await resolve_safe("localhost", 80, allow_private=False)
+
+
+# --- the connect-time checks of the guarded connector ---------------------------------------
+
+
+def tcp(address: str, port: int) -> AddrInfoType:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sockaddr = (address, port, 0, 0) if ":" in address else (address, port)
+    return (family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr)
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1", "a loopback address"),
+        ("10.0.0.5", "a private address"),
+        ("169.254.169.254", "the cloud metadata address"),
+        ("::ffff:127.0.0.1", "an IPv6 form of 127.0.0.1"),
+    ],
+)
+def test_no_socket_connects_to_a_forbidden_address_whatever_led_there(
+    address: str, reason: str
+) -> None:
+    guard = GuardedResolver()
+    with pytest.raises(UnsafeURLError) as refused:
+        guard.socket_for(tcp(address, 80))
+    assert str(refused.value).startswith(f"refused: connecting to {address}, {reason}")
+
+
+def test_a_socket_to_a_public_address_is_made() -> None:
+    with GuardedResolver().socket_for(tcp("93.184.216.34", 443)) as made:
+        assert made.family == socket.AF_INET
+
+
+async def test_the_connector_is_given_only_checked_addresses() -> None:
+    dns = StaticResolver({"news.example.test": ["93.184.216.34", "2606:4700::1111"]})
+    answers = await GuardedResolver(resolver=dns).resolve("news.example.test", 443)
+    assert [(a["host"], a["port"], a["hostname"]) for a in answers] == [
+        ("93.184.216.34", 443, "news.example.test"),
+        ("2606:4700::1111", 443, "news.example.test"),
+    ]
+    inside = GuardedResolver(resolver=StaticResolver({"in.example.test": ["10.0.0.5"]}))
+    with pytest.raises(UnsafeURLError, match=r"resolves to 10\.0\.0\.5"):
+        await inside.resolve("in.example.test", 80)
+
+
+async def test_a_trusted_origin_opens_its_own_addresses_and_port_only() -> None:
+    dns = StaticResolver({"demo.example.test": ["127.0.0.1"]})
+    guard = GuardedResolver(trusted_origins={"demo.example.test:8765"}, resolver=dns)
+    await guard.resolve("demo.example.test", 8765)
+    guard.socket_for(tcp("127.0.0.1", 8765)).close()
+    with pytest.raises(UnsafeURLError):
+        guard.socket_for(tcp("127.0.0.1", 8766))
+    with pytest.raises(UnsafeURLError):
+        await guard.resolve("demo.example.test", 8766)

@@ -4,8 +4,10 @@ For each URL, in this order:
 
 1. ``check_url`` refuses unsafe schemes and literal private addresses, then a per-host slot is
    taken (at most ``per_host`` concurrent requests per host:port);
-2. a conditional GET (If-None-Match / If-Modified-Since) goes out through ``GuardedTransport``,
-   which checks the address actually connected to (see ``bot.feeds.transport``);
+2. a conditional GET (If-None-Match / If-Modified-Since) goes out through an aiohttp session on
+   ``guarded_connector``, which checks the address actually connected to (see
+   ``bot.feeds.transport``); the checked URL is handed to aiohttp only if its parser sees the
+   same host and port as the guard's;
 3. redirects are followed here, at most ``max_redirects``, each target checked again;
 4. the body is streamed through ``bot.feeds.decode`` (gzip, deflate, br; at most two stacked) in
    bounded pieces, so a compression bomb stops at ``max_bytes`` of decoded data without being
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import re
 import ssl
 import time
@@ -33,20 +36,40 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Self
 
+import aiohttp
 import httpx
+import yarl
 
 from bot.errors import FeedError, UnsafeURLError
 from bot.feeds.decode import ACCEPT_ENCODING, DecodeError, read_decoded
 from bot.feeds.guard import DEFAULT_PORTS, Resolver, check_url, origin_key
-from bot.feeds.transport import GuardedBackend, GuardedTransport
+from bot.feeds.transport import guarded_connector
 
-__all__ = ["FetchLimits", "FetchResult", "Fetcher"]
+__all__ = ["FetchLimits", "FetchResult", "Fetcher", "HTTPStatusError"]
 
 _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, */*;q=0.8"
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024  # raw bytes read per step; decode bounds what each step expands to
+_CHECKED_URLS = 32_768  # URLs whose check is remembered: more than a big feed list polls
+_HEADER_BYTES = 16 * 1024  # longest header line accepted, as httpx allowed (aiohttp: 8 KiB)
+
+
+class HTTPStatusError(FeedError):
+    """The server answered with an error status (``status``): 404, 410, 429, 5xx…"""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        retry_after: float | None = None,
+        permanent: bool = False,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, permanent=permanent)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,40 +112,20 @@ class _Redirect:
 
 
 class Fetcher:
-    """Fetches feeds with one pooled HTTP/1.1 client; create once, share, ``aclose`` at the end.
+    """Fetches feeds over one pooled HTTP/1.1 client; create once, share, ``aclose`` at the end.
 
-    ``transport`` replaces the guarded transport (the caller then owns address checks);
-    ``resolver`` replaces DNS for the guarded one (tests, custom resolvers).
+    ``resolver`` replaces DNS for the guard (tests, custom resolvers). The aiohttp session is
+    made on the first fetch, inside the event loop that uses it.
     """
 
     def __init__(
-        self,
-        limits: FetchLimits = FetchLimits(),
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        resolver: Resolver | None = None,
+        self, limits: FetchLimits = FetchLimits(), *, resolver: Resolver | None = None
     ) -> None:
         self._limits = limits
-        if transport is None:
-            backend = GuardedBackend(
-                allow_private=limits.allow_private_networks,
-                trusted_origins=limits.trusted_origins,
-                resolver=resolver,
-            )
-            transport = GuardedTransport(backend)
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            headers={
-                "User-Agent": limits.user_agent,
-                "Accept": _ACCEPT,
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-            timeout=httpx.Timeout(
-                limits.read_timeout, connect=limits.connect_timeout, pool=limits.total_timeout
-            ),
-            follow_redirects=False,
-            trust_env=False,  # an environment proxy would connect on our behalf, past the guard
-        )
+        self._resolver = resolver
+        self._session: aiohttp.ClientSession | None = None
+        # The check is a pure function of the URL and the limits, and as costly as a request.
+        self._check = functools.lru_cache(maxsize=_CHECKED_URLS)(self._check_url)
         self._host_slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = (
             weakref.WeakValueDictionary()
         )
@@ -139,7 +142,36 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            limits = self._limits
+            connector = guarded_connector(
+                allow_private=limits.allow_private_networks,
+                trusted_origins=limits.trusted_origins,
+                resolver=self._resolver,
+                connect_timeout=limits.connect_timeout,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={
+                    "User-Agent": limits.user_agent,
+                    "Accept": _ACCEPT,
+                    "Accept-Encoding": ACCEPT_ENCODING,
+                },
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=limits.connect_timeout, sock_read=limits.read_timeout
+                ),
+                auto_decompress=False,  # bot.feeds.decode bounds the decoded size itself
+                trust_env=False,  # an environment proxy would connect on our behalf, past the guard
+                cookie_jar=aiohttp.DummyCookieJar(),  # one feed's cookies are not another's
+                max_line_size=_HEADER_BYTES,
+                max_field_size=_HEADER_BYTES,
+            )
+        return self._session
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -152,7 +184,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current = self._check(url)
-        seen = {current}
+        seen = {current.url}
         spent = 0.0
         for _ in range(limits.max_redirects + 1):
             async with self._host_slot(current):
@@ -165,67 +197,81 @@ class Fetcher:
                 target = self._check(answer.target)
             except UnsafeURLError as exc:
                 raise UnsafeURLError(f"redirect to {answer.location}: {exc}") from None
-            if target in seen:
-                raise FeedError(f"redirect loop at {target}")
-            seen.add(target)
+            if target.url in seen:
+                raise FeedError(f"redirect loop at {target.url}")
+            seen.add(target.url)
             current = target
         raise FeedError(f"more than {limits.max_redirects} redirects")
 
-    def _check(self, url: str) -> str:
-        return check_url(
+    def _check_url(self, url: str) -> _Target:
+        checked = check_url(
             url,
             allow_private=self._limits.allow_private_networks,
             trusted_origins=self._limits.trusted_origins,
         )
+        return _Target.of(checked)
 
-    def _host_slot(self, url: str) -> asyncio.Semaphore:
-        parsed = httpx.URL(url)
-        key = origin_key(parsed.host, parsed.port or DEFAULT_PORTS[parsed.scheme])
-        slot = self._host_slots.get(key)
+    def _host_slot(self, target: _Target) -> asyncio.Semaphore:
+        slot = self._host_slots.get(target.origin)
         if slot is None:  # weak values: a host's slot lives while a fetch holds or awaits it
-            slot = self._host_slots[key] = asyncio.Semaphore(self._limits.per_host)
+            slot = self._host_slots[target.origin] = asyncio.Semaphore(self._limits.per_host)
         return slot
 
     async def _exchange(
-        self, requested: str, url: str, headers: dict[str, str], budget: float
+        self, requested: str, target: _Target, headers: dict[str, str], budget: float
     ) -> FetchResult | _Redirect:
         """One request and its answer, within what is left of the total time budget."""
         deadline = asyncio.timeout(max(budget, 0.0))
         try:
-            async with deadline, self._client.stream("GET", url, headers=headers) as response:
-                return await self._answer(requested, response, headers)
-        except TimeoutError:
-            if not deadline.expired():
+            async with deadline:
+                return await self._request(requested, target, headers)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            if deadline.expired():
+                total = self._limits.total_timeout
+                message = f"timed out after {total:g} s (the whole download took too long)"
+                raise FeedError(message) from None
+            if not isinstance(exc, aiohttp.ClientError):
                 raise
-            total = self._limits.total_timeout
-            message = f"timed out after {total:g} s (the whole download took too long)"
-            raise FeedError(message) from None
-        except httpx.TransportError as exc:
-            raise FeedError(_describe_transport_error(exc, httpx.URL(url), self._limits)) from exc
+            raise FeedError(_describe_client_error(exc, target.host, self._limits)) from exc
+
+    async def _request(
+        self, requested: str, target: _Target, headers: dict[str, str]
+    ) -> FetchResult | _Redirect:
+        session = self._client()
+        async with session.get(target.wire, headers=headers, allow_redirects=False) as response:
+            try:
+                return await self._answer(requested, target, response, headers)
+            except BaseException:
+                response.close()  # a body left unread: the connection cannot be reused
+                raise
 
     async def _answer(
-        self, requested: str, response: httpx.Response, sent: dict[str, str]
+        self,
+        requested: str,
+        target: _Target,
+        response: aiohttp.ClientResponse,
+        sent: dict[str, str],
     ) -> FetchResult | _Redirect:
-        status = response.status_code
+        status = response.status
         if status in _REDIRECTS:
             location = response.headers.get("location")
             if not location:
                 raise FeedError(f"{_status_line(status)} without a Location header")
             try:
-                return _Redirect(location, str(response.url.join(location)))
+                return _Redirect(location, str(httpx.URL(target.url).join(location)))
             except httpx.InvalidURL:
                 raise FeedError(f"redirect to an invalid URL: {location!r}") from None
         if status != 304 and not 200 <= status < 300:
-            raise _status_error(response)
+            raise _status_error(status, response.headers.get("retry-after"))
         etag = response.headers.get("etag")
         last_modified = response.headers.get("last-modified")
         if status == 304:  # a 304 may omit validators; keep the ones that earned it
             etag = etag or sent.get("If-None-Match")
             last_modified = last_modified or sent.get("If-Modified-Since")
-        content = b"" if status == 304 else await self._read_body(response)
+        content = b"" if status == 304 else await self._read_body(target, response)
         return FetchResult(
             url=requested,
-            final_url=str(response.url),
+            final_url=target.url,
             status=status,
             content=content,
             content_type=response.headers.get("content-type"),
@@ -234,19 +280,45 @@ class Fetcher:
             max_age=_max_age(response.headers.get("cache-control")),
         )
 
-    async def _read_body(self, response: httpx.Response) -> bytes:
+    async def _read_body(self, target: _Target, response: aiohttp.ClientResponse) -> bytes:
         """Stream and decode the body, stopping as soon as it passes ``max_bytes``."""
         encoding = response.headers.get("content-encoding")
         try:
             return await read_decoded(
-                response.aiter_raw(),
+                response.content.iter_chunked(_CHUNK),
                 encoding,
                 max_bytes=self._limits.max_bytes,
                 content_length=response.headers.get("content-length"),
             )
         except DecodeError:
-            host = response.url.host
-            raise FeedError(f"could not decode the {encoding} response from {host}") from None
+            raise FeedError(
+                f"could not decode the {encoding} response from {target.host}"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A URL that passed ``check_url``, with the ``yarl.URL`` aiohttp will request."""
+
+    url: str  # as check_url normalized it
+    wire: yarl.URL
+    host: str
+    origin: str  # "host:port", the per-host slot's key
+
+    @classmethod
+    def of(cls, checked: str) -> _Target:
+        """Parse ``checked`` for aiohttp, refusing it if yarl would reach another host than httpx.
+
+        The guard parses with httpx; a parser that disagreed on the host would connect
+        somewhere the guard never judged.
+        """
+        parsed = httpx.URL(checked)
+        port = parsed.port or DEFAULT_PORTS[parsed.scheme]
+        wire = yarl.URL(checked, encoded=True)
+        origin = origin_key(parsed.host, port)
+        if wire.host is None or origin_key(wire.host, wire.port or 0) != origin:
+            raise UnsafeURLError(f"refused: {checked} names its host ambiguously")
+        return cls(checked, wire, parsed.host, origin)
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -259,16 +331,17 @@ def _status_line(status: int) -> str:
         return f"HTTP {status}"
 
 
-def _status_error(response: httpx.Response) -> FeedError:
-    status = response.status_code
+def _status_error(status: int, retry_after_header: str | None) -> HTTPStatusError:
     line = _status_line(status)
     if status == 410:
-        return FeedError(f"{line}: feed retired", permanent=True)
+        return HTTPStatusError(f"{line}: feed retired", status=status, permanent=True)
     if status in (429, 503):
-        retry_after = _retry_after(response.headers.get("retry-after"))
+        retry_after = _retry_after(retry_after_header)
         if retry_after is not None:
-            return FeedError(f"{line} (retry after {retry_after:.0f} s)", retry_after=retry_after)
-    return FeedError(line)
+            return HTTPStatusError(
+                f"{line} (retry after {retry_after:.0f} s)", status=status, retry_after=retry_after
+            )
+    return HTTPStatusError(line, status=status)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -309,18 +382,15 @@ _ERRNO_REASONS = {
 }
 
 
-def _describe_transport_error(
-    exc: httpx.TransportError, url: httpx.URL, limits: FetchLimits
-) -> str:
+def _describe_client_error(exc: aiohttp.ClientError, host: str, limits: FetchLimits) -> str:
     """A one-line explanation of a network failure, without the exception chain."""
-    host = url.host
-    if isinstance(exc, httpx.ConnectTimeout):
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return f"timed out after {limits.connect_timeout:g} s connecting to {host}"
-    if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
+    if isinstance(exc, aiohttp.ServerTimeoutError):
         return f"timed out after {limits.read_timeout:g} s waiting for {host}"
-    if isinstance(exc, httpx.PoolTimeout):
-        return "timed out waiting for a free connection"
     for cause in _causes(exc):
+        if isinstance(cause, aiohttp.ClientError):
+            continue  # aiohttp's wrappers subclass ssl.SSLError without its attributes
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"TLS certificate of {host} is not valid: {cause.verify_message}"
         if isinstance(cause, ssl.SSLError):
@@ -328,8 +398,16 @@ def _describe_transport_error(
             return f"TLS handshake with {host} failed ({reason})"
         if isinstance(cause, OSError) and cause.errno in _ERRNO_REASONS:
             return f"could not connect to {host}: {_ERRNO_REASONS[cause.errno]}"
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, aiohttp.ClientConnectorError):
         return f"could not connect to {host}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"{host} sent a malformed HTTP response ({str(exc).rstrip('.').lower()})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"{host} closed the connection before answering"
+    if isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
+        detail = getattr(exc, "message", "") or str(exc)
+        return f"{host} sent a malformed HTTP response ({_first_line(detail)})"
     return f"connection to {host} failed ({type(exc).__name__})"
+
+
+def _first_line(text: object) -> str:
+    lines = str(text).strip().splitlines()
+    return (lines[0] if lines else "no detail").rstrip(".").lower()

@@ -8,11 +8,13 @@ applies in two places, in this order:
    target): only http and https, a host is required, literal IP hosts in any spelling
    (``2130706433``, ``0x7f000001``, ``127.1``, ``[::ffff:127.0.0.1]``, percent-encoded) are
    normalized and refused unless public, and ``localhost`` names are refused. It parses with
-   httpx's own URL parser, so the host checked is the host httpx will connect to.
-2. ``resolve_safe`` runs at connect time (called by ``bot.feeds.transport.GuardedBackend``): it
+   httpx's URL parser; the fetcher hands the normalized URL to aiohttp only when aiohttp's parser
+   (yarl) reads the same host and port, so the host checked is the host connected to.
+2. ``resolve_safe`` runs at connect time (called by ``bot.feeds.transport.GuardedResolver``): it
    resolves the host once (``system_resolver`` or a given ``Resolver``) and refuses if *any*
-   address is not public; the backend then connects to that checked IP literal itself.
-   Checking the address actually connected to is what defeats DNS rebinding.
+   address is not public; the connection then goes to those checked IP literals only, and each
+   socket's address is checked again just before it connects. Checking the address actually
+   connected to is what defeats DNS rebinding.
 
 An address is public when, after unwrapping an IPv4 address embedded in IPv6 (mapped, NAT64,
 6to4), it is globally routable: not loopback, private, link-local (cloud metadata), unique- or

@@ -5,6 +5,17 @@ Each feed carries ``next_check_at``. A feed that just published is polled sooner
 Cache-Control max-age, Retry-After) push the next check later, errors back off exponentially, and
 all of it stays within ``max_interval``. A feed that keeps failing is never dropped silently: its
 error count and last error are on the feed for users and operators to see.
+
+Retirement follows only failures that will not heal by waiting (``retirement_for``): the same
+410 Gone or guard refusal 3 times in a row, or 404 Not Found 30 times in a row with no success
+for 7 days. Transient failures (5xx, 429, timeouts, connection errors, unparsable documents) back
+off, up to ``max_interval``, and never retire a feed.
+
+Results are written in this order: an answer with a body is ingested and recorded in one
+transaction; a 304 only moves the feed's clock, so it waits in a small buffer written in one
+statement every ``RECORD_BATCH`` answers or ``RECORD_DELAY`` seconds, and always before the next
+claim. A buffered answer lost in a crash only means the feed is polled again once its lease runs
+out.
 """
 
 from __future__ import annotations
@@ -21,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import utcnow
 from bot.errors import FeedError
-from bot.feeds.fetch import FetchResult
+from bot.feeds.fetch import FetchResult, HTTPStatusError
+from bot.feeds.fulltext import FullText
 from bot.feeds.parse import ParsedFeed
 from bot.ingest import Ingestor
 from bot.metrics import Metrics
@@ -29,15 +41,16 @@ from bot.model import Alert
 from bot.settings import PollSettings
 from bot.store import alerts as outbox
 from bot.store import feeds as feed_store
-from bot.store.feeds import FeedRow
+from bot.store.feeds import FeedRow, NotModified
 
-__all__ = ["PollOutcome", "Poller", "next_delay"]
+__all__ = ["PollOutcome", "Poller", "Retirement", "next_delay", "retirement_for"]
 
 log = logging.getLogger(__name__)
 
-PERMANENT_FAILURES_BEFORE_RETIRING = 3
 FAILURES_BEFORE_NOTICE = 3
 NOTICE_AUDIENCE_WINDOW = timedelta(days=30)
+RECORD_BATCH = 100  # 304 answers written in one statement
+RECORD_DELAY = 0.25  # seconds a 304 answer may wait for its batch
 
 Fetch = Callable[..., Awaitable[FetchResult]]
 Parse = Callable[[bytes, str, str | None], Awaitable[ParsedFeed]]
@@ -50,6 +63,31 @@ class PollOutcome:
     new_items: int = 0
     alerts: int = 0
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retirement:
+    """When a repeated failure retires a feed: ``after`` times in a row, and no successful poll
+    for at least ``lasting`` (so a short poll interval cannot retire a feed within minutes)."""
+
+    after: int
+    lasting: timedelta = timedelta(0)
+
+    def reached(self, times: int, *, last_success: datetime, now: datetime) -> bool:
+        return times >= self.after and now - last_success >= self.lasting
+
+
+GONE = Retirement(after=3)  # 410 Gone, a refused address: the publisher's (or the guard's) word
+NOT_FOUND = Retirement(after=30, lasting=timedelta(days=7))  # a 404 may be a botched deploy
+
+
+def retirement_for(error: FeedError) -> Retirement | None:
+    """The rule that retires a feed failing this way, or ``None``: transient, never retired."""
+    if error.permanent:
+        return GONE
+    if isinstance(error, HTTPStatusError) and error.status == 404:
+        return NOT_FOUND
+    return None
 
 
 def next_delay(
@@ -88,8 +126,11 @@ class Poller:
         on_alerts: Callable[[], None] = lambda: None,
         lease: timedelta = timedelta(minutes=5),
         metrics: Metrics | None = None,
+        full_text: FullText | None = None,
     ) -> None:
+        """``full_text``: article pages for the new items of feeds with ``fulltext``."""
         self._engine = engine
+        self._full_text = full_text
         self._fetch = fetch
         self._parse = parse
         self._ingestor = ingestor
@@ -102,6 +143,9 @@ class Poller:
         self._ticking: set[asyncio.Task[Any]] = set()  # ticks claiming feeds right now
         self._backlog = False  # the last tick found more due feeds than free slots
         self._closing = False
+        self._unrecorded: list[NotModified] = []  # 304 answers waiting for their batch
+        self._record_timer: asyncio.TimerHandle | None = None
+        self._recording: asyncio.Task[None] | None = None
 
     async def tick(self) -> None:
         """Start polls for due feeds, up to the concurrency limit, without waiting for them.
@@ -116,10 +160,7 @@ class Poller:
         assert ticking is not None  # a coroutine always runs in a task
         self._ticking.add(ticking)
         try:
-            async with self._engine.begin() as conn:
-                due = await feed_store.claim_due_feeds(
-                    conn, now=self._clock(), limit=free, lease=self._lease
-                )
+            due = await self._claim(free)
         finally:
             self._ticking.discard(ticking)
         self._backlog = len(due) == free
@@ -127,6 +168,17 @@ class Poller:
             task = asyncio.create_task(self.poll_feed(row), name=f"poll {row.url}")
             self._in_flight.add(task)
             task.add_done_callback(self._polled)
+
+    async def _claim(self, limit: int) -> list[FeedRow]:
+        """Claim due feeds, after committing every answer recorded so far."""
+        while self._recording is not None:
+            await asyncio.shield(self._recording)
+        answers = self._take_unrecorded()
+        async with self._engine.begin() as conn:
+            await feed_store.record_not_modified(conn, answers)
+            return await feed_store.claim_due_feeds(
+                conn, now=self._clock(), limit=limit, lease=self._lease
+            )
 
     def _polled(self, task: asyncio.Task[PollOutcome]) -> None:
         self._in_flight.discard(task)
@@ -147,6 +199,7 @@ class Poller:
         self._closing = True  # no refill ticks while draining
         try:
             await self._drain(timeout)
+            await self.record_answers()
         finally:
             self._closing = False
 
@@ -163,10 +216,7 @@ class Poller:
 
     async def poll_due(self) -> list[PollOutcome]:
         """Poll every due feed (bounded concurrency); returns what each poll did."""
-        async with self._engine.begin() as conn:
-            due = await feed_store.claim_due_feeds(
-                conn, now=self._clock(), limit=self._settings.concurrency * 5, lease=self._lease
-            )
+        due = await self._claim(self._settings.concurrency * 5)
         if not due:
             return []
         limit = asyncio.Semaphore(self._settings.concurrency)
@@ -175,7 +225,47 @@ class Poller:
             async with limit:
                 return await self.poll_feed(row)
 
-        return list(await asyncio.gather(*(bounded(row) for row in due)))
+        outcomes = list(await asyncio.gather(*(bounded(row) for row in due)))
+        await self.record_answers()
+        return outcomes
+
+    # --- the 304 buffer -------------------------------------------------------------------------
+
+    async def record_answers(self) -> None:
+        """Write the buffered 304 answers now (and wait for a write under way)."""
+        self._start_recording()
+        if self._recording is not None:
+            await asyncio.shield(self._recording)
+
+    def _record_later(self, answer: NotModified) -> None:
+        self._unrecorded.append(answer)
+        if len(self._unrecorded) >= RECORD_BATCH:
+            self._start_recording()
+        elif self._record_timer is None:
+            loop = asyncio.get_running_loop()
+            self._record_timer = loop.call_later(RECORD_DELAY, self._start_recording)
+
+    def _take_unrecorded(self) -> list[NotModified]:
+        if self._record_timer is not None:
+            self._record_timer.cancel()
+            self._record_timer = None
+        taken, self._unrecorded = self._unrecorded, []
+        return taken
+
+    def _start_recording(self) -> None:
+        if self._recording is None and self._unrecorded:
+            self._recording = asyncio.get_running_loop().create_task(self._record_batches())
+
+    async def _record_batches(self) -> None:
+        try:
+            while batch := self._take_unrecorded():
+                try:
+                    async with self._engine.begin() as conn:
+                        await feed_store.record_not_modified(conn, batch)
+                except Exception:  # the feeds are polled again when their lease runs out
+                    log.exception("recording %d unchanged feeds failed", len(batch))
+        finally:
+            self._recording = None
 
     async def poll_feed(self, feed: FeedRow) -> PollOutcome:
         started = time.monotonic()
@@ -203,12 +293,14 @@ class Poller:
             return await self._record_error(feed, error)
         now = self._clock()
         if parsed is None:
-            async with self._engine.begin() as conn:
-                await feed_store.record_success(conn, feed.id, **self._success(feed, result, None))
+            self._record_later(self._not_modified(feed, result))
             return PollOutcome(feed.url, "not-modified")
+        items = parsed.items
+        if feed.fulltext and self._full_text is not None:  # pages fetched outside a transaction
+            items = await self._full_text.enrich_new(feed.id, items)
         async with self._engine.begin() as conn:
             outcome = await self._ingestor.ingest(
-                conn, feed.id, parsed.items, now=now, first_fetch=feed.never_fetched
+                conn, feed.id, items, now=now, first_fetch=feed.never_fetched
             )
             state = self._success(feed, result, parsed, had_new=bool(outcome.new_items))
             await feed_store.record_success(conn, feed.id, **state)
@@ -222,6 +314,19 @@ class Poller:
             outcome.alerts,
         )
         return PollOutcome(feed.url, "ok", new_items=outcome.new_items, alerts=outcome.alerts)
+
+    def _not_modified(self, feed: FeedRow, result: FetchResult) -> NotModified:
+        """A 304's record: the validators that earned it, and the next check time."""
+        state = self._success(feed, result, None)
+        return NotModified(
+            feed_id=feed.id,
+            checked_at=state["now"],
+            next_check_at=state["next_check_at"],
+            status=result.status,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            warning=state["warning"],
+        )
 
     def _success(
         self,
@@ -283,15 +388,21 @@ class Poller:
 
     async def _record_error(self, feed: FeedRow, error: FeedError) -> PollOutcome:
         now = self._clock()
-        errors = feed.error_count + 1
+        retirement = retirement_for(error)
+        reason = str(error).removesuffix(": feed retired")
+        new_streak = retirement is not None and not _repeats(feed, reason)
+        errors = 1 if new_streak else feed.error_count + 1
         delay = next_delay(
             self._settings,
             feed_interval=feed.interval,
             server_hint=error.retry_after,
             error_count=errors,
         )
-        retire = error.permanent and errors >= PERMANENT_FAILURES_BEFORE_RETIRING
-        message = _failure_message(error, errors, retire=retire)
+        last_success = feed.last_success_at or feed.created_at
+        retire = retirement is not None and retirement.reached(
+            errors, last_success=last_success, now=now
+        )
+        message = _failure_message(reason, errors, retirement, retire=retire)
         async with self._engine.begin() as conn:
             await feed_store.record_failure(
                 conn,
@@ -299,7 +410,9 @@ class Poller:
                 now=now,
                 next_check_at=now + timedelta(seconds=delay),
                 error=message,
+                status=error.status if isinstance(error, HTTPStatusError) else None,
                 disable=retire,
+                new_streak=new_streak,
             )
             noticed = errors >= FAILURES_BEFORE_NOTICE and await self._notify_failure(
                 conn, feed, message, errors, now
@@ -319,16 +432,29 @@ def _confirmed_warning(feed: FeedRow) -> str | None:
     return feed.last_error if not feed.error_count else None
 
 
-def _failure_message(error: FeedError, errors: int, *, retire: bool) -> str:
+def _repeats(feed: FeedRow, reason: str) -> bool:
+    """True when the feed's previous poll failed for this same reason.
+
+    ``_failure_message`` writes the reason first, so the previous record begins with it exactly
+    when the previous poll failed the same way; anything else in between starts a new streak.
+    """
+    return bool(feed.error_count) and (feed.last_error or "").startswith(reason)
+
+
+def _failure_message(
+    reason: str, errors: int, retirement: Retirement | None, *, retire: bool
+) -> str:
     """The feed's ``last_error``: "HTTP 410 Gone (3 times): feed retired" once it is retired.
 
-    A permanent error says how close the feed is to retiring; fetch's own ": feed retired" (a
-    410 read on its own, as ``wirewatch check-feed`` shows it) is dropped, since until the
-    third time the feed is still polled.
+    A failure that can retire the feed says how close it is; fetch's own ": feed retired" (a
+    410 read on its own, as ``wirewatch check-feed`` shows it) is dropped by the caller, since
+    until the last time the feed is still polled.
     """
-    if not error.permanent:
-        return str(error)
-    reason = str(error).removesuffix(": feed retired")
+    if retirement is None:
+        return reason
     if retire:
         return f"{reason} ({errors} times): feed retired"
-    return f"{reason} ({errors} of {PERMANENT_FAILURES_BEFORE_RETIRING} before the feed is retired)"
+    if errors < retirement.after:
+        return f"{reason} ({errors} of {retirement.after} before the feed is retired)"
+    days = retirement.lasting.days
+    return f"{reason} ({errors} times; the feed is retired once it has failed for {days} days)"

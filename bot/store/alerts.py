@@ -99,31 +99,32 @@ async def enqueue_alerts(
 
 
 _ALERT_ROWS = 500  # × 9 columns: far below SQLite's 32,766 bound variables per statement
+_ENQUEUE = {  # built once, not on every call: building and hashing a statement is not free
+    name: dialect.insert(alerts)
+    .on_conflict_do_nothing(index_elements=["chat_id", "story_key"])
+    .returning(alerts.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 async def _insert_alerts(conn: AsyncConnection, chunk: Sequence[NewAlert], *, now: datetime) -> int:
     """One INSERT for the chunk; RETURNING counts the rows a conflict did not skip."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(alerts)
-        .on_conflict_do_nothing(index_elements=["chat_id", "story_key"])
-        .returning(alerts.c.id)
-    )
-    rows = [
-        {
-            "chat_id": new.chat_pk,
-            "item_id": new.item_id,
-            "topic_id": new.alert.topic_id,
-            "story_key": new.story_key,
-            "payload": alert_to_payload(new.alert),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for new in chunk
-    ]
-    return len((await conn.execute(statement, rows)).all())
+    rows = [_alert_row(new, now) for new in chunk]
+    return len((await conn.execute(_ENQUEUE[conn.dialect.name], rows)).all())
+
+
+def _alert_row(new: NewAlert, now: datetime) -> dict[str, Any]:
+    return {
+        "chat_id": new.chat_pk,
+        "item_id": new.item_id,
+        "topic_id": new.alert.topic_id,
+        "story_key": new.story_key,
+        "payload": alert_to_payload(new.alert),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 async def claim_due_alerts(

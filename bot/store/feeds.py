@@ -1,16 +1,18 @@
 """Feed rows and their fetch state: what to poll next, and what the last poll said.
 
-``claim_due_feeds`` leases a due feed by pushing its ``next_check_at`` forward before the poll, so
-a crashed poll is retried once the lease runs out and two pollers never take the same feed.
+``claim_due_feeds`` leases due feeds by pushing their ``next_check_at`` forward before the poll,
+in one statement (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so a crashed poll is retried once the
+lease runs out and two pollers, or two claims of one poller, never take the same feed.
+``record_not_modified`` writes many 304 answers in one statement: the poller batches them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.model import ChatRef, Feed, Platform
@@ -18,6 +20,7 @@ from bot.store.tables import alerts, chats, feeds, items
 
 __all__ = [
     "FeedRow",
+    "NotModified",
     "add_feed",
     "claim_due_feeds",
     "claim_failure_notice",
@@ -25,6 +28,7 @@ __all__ = [
     "get_feed",
     "list_feeds",
     "record_failure",
+    "record_not_modified",
     "record_success",
     "remove_feed",
     "sync_configured_feeds",
@@ -47,6 +51,7 @@ class FeedRow:
     last_status: int | None
     error_count: int
     last_error: str | None
+    created_at: datetime
 
     @property
     def never_fetched(self) -> bool:
@@ -136,20 +141,28 @@ async def list_feeds(conn: AsyncConnection) -> list[FeedRow]:
 async def claim_due_feeds(
     conn: AsyncConnection, *, now: datetime, limit: int, lease: timedelta
 ) -> list[FeedRow]:
-    """Take up to ``limit`` due feeds, leasing each until ``now + lease``."""
-    due = select(*_COLUMNS).where(feeds.c.enabled, feeds.c.next_check_at <= now)
+    """Take up to ``limit`` due feeds, most overdue first, leasing each until ``now + lease``.
+
+    One ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING``: on SQLite the statement holds the
+    write lock from the choice to the lease, and on PostgreSQL ``SKIP LOCKED`` passes over rows
+    another claim is taking, so concurrent claims never return the same feed. The rows come
+    back with ``next_check_at`` already leased.
+    """
+    due = (
+        select(feeds.c.id)
+        .where(feeds.c.enabled, feeds.c.next_check_at <= now)
+        .order_by(feeds.c.next_check_at)
+        .limit(limit)
+    )
     if conn.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    rows = [
-        _row(row) for row in await conn.execute(due.order_by(feeds.c.next_check_at).limit(limit))
-    ]
-    if rows:
-        await conn.execute(
-            update(feeds)
-            .where(feeds.c.id.in_([row.id for row in rows]))
-            .values(next_check_at=now + lease)
-        )
-    return rows
+    claimed = (
+        update(feeds)
+        .where(feeds.c.id.in_(due.scalar_subquery()))
+        .values(next_check_at=now + lease)
+        .returning(*_COLUMNS)
+    )
+    return sorted((_row(row) for row in await conn.execute(claimed)), key=lambda row: row.id)
 
 
 async def record_success(
@@ -183,6 +196,55 @@ async def record_success(
     await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
 
 
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    """A 304 answer to record: the feed is unchanged, and when to look again."""
+
+    feed_id: int
+    checked_at: datetime
+    next_check_at: datetime
+    status: int
+    etag: str | None
+    last_modified: str | None
+    warning: str | None  # the last parse's warning, which the 304 confirms
+
+
+async def record_not_modified(conn: AsyncConnection, answers: Sequence[NotModified]) -> None:
+    """Record many 304 answers in one executemany UPDATE (what ``record_success`` does for each)."""
+    if not answers:
+        return
+    statement = (
+        update(feeds)
+        .where(feeds.c.id == bindparam("b_id"))
+        .values(
+            next_check_at=bindparam("b_next"),
+            last_checked_at=bindparam("b_checked"),
+            last_success_at=bindparam("b_checked"),
+            last_status=bindparam("b_status"),
+            etag=bindparam("b_etag"),
+            last_modified=bindparam("b_last_modified"),
+            error_count=0,
+            last_error=bindparam("b_warning"),
+            failure_notified=False,
+        )
+    )
+    await conn.execute(
+        statement,
+        [
+            {
+                "b_id": answer.feed_id,
+                "b_checked": answer.checked_at,
+                "b_next": answer.next_check_at,
+                "b_status": answer.status,
+                "b_etag": answer.etag,
+                "b_last_modified": answer.last_modified,
+                "b_warning": answer.warning,
+            }
+            for answer in answers
+        ],
+    )
+
+
 async def record_failure(
     conn: AsyncConnection,
     feed_id: int,
@@ -192,12 +254,14 @@ async def record_failure(
     error: str,
     status: int | None = None,
     disable: bool = False,
+    new_streak: bool = False,
 ) -> None:
+    """Record a failed poll; ``new_streak`` counts it as the first of a new run of failures."""
     values: dict[str, object] = {
         "next_check_at": next_check_at,
         "last_checked_at": now,
         "last_status": status,
-        "error_count": feeds.c.error_count + 1,
+        "error_count": 1 if new_streak else feeds.c.error_count + 1,
         "last_error": error,
     }
     if disable:
