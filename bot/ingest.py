@@ -22,14 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.metrics import Metrics
 from bot.model import Item, Match, Topic
 from bot.quiet import hold_quiet_alerts
-from bot.route import MatchedItem, route
+from bot.route import MatchedItem, route, story_key
 from bot.store import alerts as outbox
 from bot.store.chats import subscribers_by_topic
 from bot.store.items import StoredItem, insert_new_items
 from bot.store.matches import record_matches
 from bot.store.stories import set_story_ids
 from bot.store.story_alerts import add_sources, combine_same_story, known_stories
-from bot.stories.tracker import StoryTracker
+from bot.stories.tracker import StoryTracker, identity
 
 __all__ = ["IngestResult", "Ingestor", "TopicMatcher"]
 
@@ -90,7 +90,9 @@ class Ingestor:
         )
         await record_matches(conn, [(e.stored.id, m) for e in matched for m in e.matches], now=now)
         new_alerts = combine_same_story(route(matched, subscribers, self._topics, self._summarize))
-        known = await known_stories(conn, new_alerts) if new_alerts else {}
+        started = {story_key(e.stored.item, e.story_id) for e in matched if e.started_story}
+        maybe_known = [new for new in new_alerts if new.story_key not in started]
+        known = await known_stories(conn, maybe_known) if maybe_known else {}
         fresh = [new for new in new_alerts if (new.chat_pk, new.story_key) not in known]
         updated = 0
         for new in new_alerts:
@@ -106,13 +108,11 @@ class Ingestor:
         """Give each matched item its story, and record it."""
         assert self._stories is not None
         await self._stories.sync(conn, now=now)
-        clustered = [
-            replace(
-                entry,
-                story_id=self._stories.assign(feed_id, entry.stored.id, entry.stored.item, now=now),
-            )
-            for entry in matched
-        ]
+        clustered = []
+        for entry in matched:
+            story = self._stories.assign(feed_id, entry.stored.id, entry.stored.item, now=now)
+            started = story == identity(feed_id, entry.stored.item)  # no chat has heard of it
+            clustered.append(replace(entry, story_id=story, started_story=started))
         await set_story_ids(conn, [(e.stored.id, e.story_id) for e in clustered if e.story_id])
         return clustered
 

@@ -25,6 +25,7 @@ class MatchedItem:
     stored: StoredItem
     matches: tuple[Match, ...]
     story_id: str | None = None  # set by the story tracker; None where stories are off
+    started_story: bool = False  # the item began its story: no alert for it can exist yet
 
 
 def story_key(item: Item, story_id: str | None = None) -> str:
