@@ -70,6 +70,10 @@ STAGE_FIGURES = {
         r"^target p95 ≤ interval \+ 2 s = 3 s: (met|MISSED) \(p95 [\d.]+ s\)$",
         r"^baseline: fetch → parse → send by hand right after publishing, 2 times: median [\d.]+ s",
     ],
+    "idle.py": [
+        r"^RSS: bot \d+ MB after start-up, \d+ MB at the end \(target <= 150 MB: (met|MISSED)\)",
+        r"^CPU while idle: [\d.]+ s in \d+ s = [\d.]+% of a core",
+    ],
 }
 
 
@@ -100,3 +104,7 @@ def test_the_deliver_benchmark_prints_its_figures_in_quick_mode(tmp_path: Path) 
 
 def test_the_latency_benchmark_prints_its_figures_in_quick_mode(tmp_path: Path) -> None:
     _run_stage_benchmark_quick("latency.py", tmp_path)
+
+
+def test_the_idle_benchmark_prints_its_figures_in_quick_mode(tmp_path: Path) -> None:
+    _run_stage_benchmark_quick("idle.py", tmp_path)
