@@ -40,7 +40,7 @@ def read_opml(data: bytes) -> list[Feed]:
     """Feeds listed in an OPML (or other listparser-readable) subscription list."""
     if not data.strip():
         raise ConfigError("OPML file is empty")
-    result = listparser.parse(_as_utf8(data))
+    result = listparser.parse(_as_ascii(data))
     if not result.get("version"):
         error = result.get("bozo_exception")
         detail = f": {error}" if error else ": no <opml> element found"
@@ -75,8 +75,13 @@ def write_opml(feeds: Iterable[Feed], title: str = "Wirewatch feeds") -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{document}\n'
 
 
-def _as_utf8(data: bytes) -> bytes:
-    """listparser decodes bytes as UTF-8 only; honour a BOM or the XML declaration first."""
+def _as_ascii(data: bytes) -> bytes:
+    """The document as ASCII, every other character a reference (``&#1052;``).
+
+    listparser reads bytes with lxml's HTML parser when lxml is installed (as Latin-1, whatever
+    the XML declaration says) and as UTF-8 otherwise; character references read the same in
+    both. So the encoding is settled here: a BOM, else the XML declaration, else UTF-8.
+    """
     encoding = "utf-8"
     for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                       (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
@@ -88,7 +93,7 @@ def _as_utf8(data: bytes) -> bytes:
         if declared:
             encoding = declared.group(1).decode("ascii")
     try:
-        return data.decode(encoding).encode("utf-8")
+        return data.decode(encoding).encode("ascii", "xmlcharrefreplace")
     except LookupError as error:
         raise ConfigError(f"OPML file declares an unknown encoding {encoding!r}") from error
     except UnicodeDecodeError as error:
