@@ -9,22 +9,23 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
-from bot.app import fetch_limits
 from bot.clock import utcnow
 from bot.errors import FeedError, UnsafeURLError, WirewatchError
-from bot.feeds.fetch import Fetcher
 from bot.feeds.opml import read_opml, write_opml
-from bot.feeds.parsing import FeedParser
 from bot.match.explain import evidence, highlight, why
 from bot.match.matcher import Matcher
 from bot.model import Feed, Item, Topic
 from bot.settings import Settings
 from bot.sources import configured_aliases, configured_topics
-from bot.store import feeds as feed_store
-from bot.store.db import create_engine, migrate
 from bot.topics import TopicRegistry
+
+if TYPE_CHECKING:
+    from bot.feeds.fetch import FetchLimits
+
+# Fetching, parsing, the store and the app are imported by the commands that use them: a command
+# such as ``match`` should not pay a second of imports for aiohttp, SQLAlchemy and Alembic.
 
 __all__ = [
     "check_feed",
@@ -39,9 +40,12 @@ __all__ = [
 
 
 async def check_feed(settings: Settings, url: str, *, limit: int = 20) -> int:
+    from bot.feeds.fetch import Fetcher
+    from bot.feeds.parsing import FeedParser
+
     parser = FeedParser(timeout=settings.fetch.parse_timeout, workers=1)
     try:
-        async with Fetcher(fetch_limits(settings, frozenset())) as fetcher:
+        async with Fetcher(_fetch_limits(settings)) as fetcher:
             result = await fetcher.fetch(url)
             parsed = await parser.parse(result.content, result.final_url, result.content_type)
     except FeedError as error:
@@ -64,6 +68,9 @@ async def check_feed(settings: Settings, url: str, *, limit: int = 20) -> int:
 
 
 async def import_opml(settings: Settings, path: Path) -> int:
+    from bot.store import feeds as feed_store
+    from bot.store.db import create_engine, migrate
+
     try:
         feeds = read_opml(await asyncio.to_thread(path.read_bytes))
     except OSError as error:
@@ -87,6 +94,9 @@ async def import_opml(settings: Settings, path: Path) -> int:
 
 
 async def export_opml(settings: Settings) -> int:
+    from bot.store import feeds as feed_store
+    from bot.store.db import create_engine, migrate
+
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
@@ -99,6 +109,8 @@ async def export_opml(settings: Settings) -> int:
 
 
 async def migrate_store(settings: Settings) -> int:
+    from bot.store.db import create_engine, migrate
+
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
@@ -166,9 +178,12 @@ def match_text(
 
 async def match_feed(settings: Settings, topic: Topic, matcher: Matcher, url: str) -> int:
     """Fetch and parse ``url`` as the poller would and mark each item ✓ or ✗ for ``topic``."""
+    from bot.feeds.fetch import Fetcher
+    from bot.feeds.parsing import FeedParser
+
     parser = FeedParser(timeout=settings.fetch.parse_timeout, workers=1)
     try:
-        async with Fetcher(fetch_limits(settings, frozenset())) as fetcher:
+        async with Fetcher(_fetch_limits(settings)) as fetcher:
             result = await fetcher.fetch(url)
             parsed = await parser.parse(result.content, result.final_url, result.content_type)
     except FeedError as error:
@@ -262,3 +277,10 @@ def _known_topic(topics: Mapping[str, Topic], topic_id: str) -> Topic:
     else:
         hint = ""
     raise WirewatchError(f"unknown topic '{topic_id}'{hint}")
+
+
+def _fetch_limits(settings: Settings) -> FetchLimits:
+    """The app's fetch limits, imported on use: ``bot.app`` pulls in the whole bot (~1 s)."""
+    from bot.app import fetch_limits
+
+    return fetch_limits(settings, frozenset())

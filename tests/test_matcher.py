@@ -200,6 +200,52 @@ def test_topics_are_added_and_removed_at_run_time() -> None:
     assert len(m) == 0 and m.explain("Missile") == []
 
 
+def test_a_topic_whose_alternatives_share_their_words_is_removed_cleanly() -> None:
+    query = '("district 7" kyiv missile) OR ("district 7" kyiv drone) OR "Ivan Petrenko"'
+    m = Matcher([Topic("t", "T", query), Topic("u", "U", '"district 7" kyiv')])
+    assert matched(m, "Missile hits district 7 of Kyiv") == ["t", "u"]
+    assert matched(m, "Drone over Kyiv", "district 7") == ["t", "u"]
+    assert matched(m, "District 7 of Kyiv", "no weapons named") == ["u"]
+    assert m.remove("t") is True
+    assert matched(m, "Missile hits district 7 of Kyiv") == ["u"]
+    m.add(Topic("t", "T", query))
+    assert matched(m, "Ivan Petrenko visits") == ["t"]
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "summary", "terms"),
+    [
+        # only clauses: hits and score come from the patterns found, each term once
+        (
+            "kyiv (missile OR drone) -football",
+            "Missile and drone strike Kyiv",
+            "Kyiv again.",
+            ["drone", "kyiv", "missile"],
+        ),
+        ("kyiv (missile OR drone) -football", "Kyiv: football", "missile", []),
+        # a plan: an OR of more than terms, a field scope, NEAR
+        (
+            '"Ivan Petrenko" OR (Petrenko AND missile)',
+            "Petrenko on the missile",
+            "",
+            ["Petrenko", "missile"],
+        ),
+        ('"Ivan Petrenko" OR (Petrenko AND missile)', "Petrenko speaks", "", []),
+        ("title:kyiv missile", "Kyiv", "missile", ["kyiv", "missile"]),
+        ("title:kyiv missile", "Missile", "Kyiv", []),
+        ("NEAR/2(kyiv, missile)", "Missile over Kyiv", "", ["kyiv", "missile"]),
+    ],
+)
+def test_queries_with_and_without_a_plan_explain_alike(
+    query: str, title: str, summary: str, terms: list[str]
+) -> None:
+    matches = matcher(query).match(item(title, summary))
+    assert sorted({term for match in matches for term in match.terms}) == sorted(terms)
+    for match in matches:
+        in_title = {hit.term for hit in match.hits if hit.field == "title"}
+        assert match.score == len(match.terms) + 0.5 * len(in_title)
+
+
 def test_a_bad_query_is_refused_and_the_matcher_keeps_working() -> None:
     m = matcher("kyiv")
     with pytest.raises(QueryError, match="unexpected '\\)' at column 5"):

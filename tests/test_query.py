@@ -135,6 +135,19 @@ def test_a_bad_alias_entry_names_the_alias() -> None:
         parse_query("@bad", {"bad": ["Kyiv", "k*"]})
 
 
+def test_queries_parsed_together_share_their_alias_subtrees() -> None:
+    expansions: dict[tuple[str, int], Node] = {}
+    first = parse_query("@ukraine strike", ALIASES, expansions=expansions)
+    second = parse_query("@Ukraine talks", ALIASES, expansions=expansions)
+    assert first == parse_query("@ukraine strike", ALIASES)
+    assert second == parse_query("@Ukraine talks", ALIASES)
+    again = parse_query("@ukraine talks", ALIASES, expansions=expansions)
+    assert isinstance(first, And) and isinstance(again, And)
+    assert again.children[0] is first.children[0]  # same alias, same column: one subtree
+    with pytest.raises(QueryError, match="unknown alias '@nowhere'"):
+        parse_query("@nowhere", ALIASES, expansions=expansions)
+
+
 def test_leaves_lists_every_term_once_per_occurrence() -> None:
     query = parse_query('title:kyiv NEAR/3(strike, evacu*) -"dynamo kyiv"')
     assert [leaf.text for leaf in leaves(query)] == ["kyiv", "strike", "evacu*", "dynamo kyiv"]

@@ -7,11 +7,12 @@ Contract, in the order things happen:
    topics are stored once. A topic with the id of an existing one replaces it. ``add`` and
    ``remove`` only mark the automaton stale when the set of patterns changes, so they are cheap;
    the automaton is rebuilt once, on the next ``match``.
-2. All patterns of all topics live in ONE Aho–Corasick automaton over a normalized stream: for each
-   field (title, summary) the text becomes ``␟key␟key␟…␟`` followed by ``␞form␞form␞…␞`` (see
+2. All patterns of all topics live in ONE Aho–Corasick automaton over normalized streams: for each
+   field (title, summary) the text becomes ``␟key␟key␟…␟`` and ``␞form␞form␞…␞`` (see
    ``normalize``). A term or phrase is ``␟k1␟k2␟``; a prefix is ``␟p`` and ``␞p`` (it may meet the
-   stemmed key or the unstemmed form). One scan per field finds every occurrence of every pattern,
-   as token positions, so the cost grows with the text, not with the number of topics.
+   stemmed key or the unstemmed form). One scan of the keys and one of the forms of each field
+   find every occurrence of every pattern, as token positions, so the cost grows with the text,
+   not with the number of topics.
 3. Each topic has *clauses*: pattern sets such that one pattern of each occurs in every item its
    query matches (a term is a clause; AND and NEAR need all their children's; an OR is one
    clause, the union of its children's most specific ones; a NOT needs nothing). Clauses are
@@ -19,16 +20,21 @@ Contract, in the order things happen:
    ones (``_trigger_cost``: phrases are rare, prefixes and short words common). An item
    *satisfies* the clauses whose patterns were found, and only topics whose first two clauses it
    satisfies are woken, so a word shared by thousands of topics ("shelling") wakes only those
-   whose place was found too. A woken topic's other clauses are one subset test.
+   whose place was found too. A woken topic's other clauses are one subset test. A query that is
+   an OR of more than terms is filed once per alternative (``_filings``), so it is woken only when
+   one alternative can hold.
    Then the language filter (a topic with ``languages`` matches items in those languages; an item
    of unknown language is always eligible), the source filter (a ``sources`` entry is a substring
    of the feed URL's host), and the boolean query over the found occurrences (``evaluate``:
    ``title:`` restricts to a field, ``NEAR/n`` checks token distance within one field, ``NOT``
-   checks absence).
+   checks absence). Most queries are only their clauses, an AND of terms, OR-groups and NOTs
+   (``_conjunction``): for those the satisfied clauses already say the query holds, and only
+   their NOTs are checked, with no tree to walk.
 4. A match carries a ``Hit`` per occurrence that made the query true (field, character offsets in
-   the original text, the query term as written) and a score: each distinct matched term counts 1,
-   plus 0.5 if it occurs in the title. A topic whose score is below its ``min_score`` does not
-   match. Matches come best score first, then in the order topics were added.
+   the original text, the query term as written) and a score (``hits``): each distinct matched
+   term counts 1, plus 0.5 if it occurs in the title. A topic whose score is below its
+   ``min_score`` does not match. Matches come best score first, then in the order topics were
+   added.
 
 Speed: an item costs its normalization (``split_words`` and ``word_keys``; character offsets are
 worked out only for the hits of topics that match), one automaton scan per field, and work for the
@@ -42,33 +48,82 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 import ahocorasick
 
 from bot.match.clauses import Clause, ClauseIndex
 from bot.match.evaluate import Occurrence, Plan, compile_plan
-from bot.match.normalize import split_words, word_keys, word_spans
-from bot.match.query import And, Field, Near, Node, Or, Prefix, Term, leaves, parse_query
-from bot.model import Hit, Item, Match, Topic
+from bot.match.hits import TITLE_BONUS, TokenOffsets, rows_of, to_match
+from bot.match.normalize import split_words, word_keys
+from bot.match.query import (
+    And,
+    Expansions,
+    Field,
+    Near,
+    Node,
+    Not,
+    Or,
+    Prefix,
+    Term,
+    leaves,
+    parse_query,
+)
+from bot.model import Item, Match, Topic
 
 __all__ = ["Matcher"]
 
 KEY_SEP = "\x1f"
 FORM_SEP = "\x1e"
-TITLE_BONUS = 0.5
+
+Found = dict[str, list[Occurrence]]
+_NONE: frozenset[Any] = frozenset()  # one empty set for every topic that has none
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _CompiledTopic:
     topic: Topic
-    plan: Plan
+    topic_id: str
+    min_score: float
+    plan: Plan | None  # None when the clauses are the whole query (see _conjunction)
     labels: Mapping[str, str]  # pattern → its first term as written (евакуац* = эвакуац*)
-    clauses: tuple[Clause, ...]  # every clause, most specific first: one of each must occur
-    checks: frozenset[int]  # the clauses beyond the two that wake the topic, by number
+    filings: tuple[tuple[Clause, ...], ...]  # clause lists it is filed under (see _filings)
+    checks: frozenset[int]  # with one filing: the clauses beyond the two that wake it, by number
     order: int
     languages: frozenset[str]
     sources: tuple[str, ...]
+    shown: tuple[tuple[str, str], ...]  # without a plan: (pattern, label) whose hits are shown
+    excluded: frozenset[str]  # without a plan: patterns that must not occur
+
+    def match_in(self, found: Found, offsets: TokenOffsets) -> Match | None:
+        """The match in an item once every clause is satisfied, or ``None``.
+
+        Without a plan, the satisfied clauses and the absence of the excluded patterns are the
+        whole query: no tree is walked, and as each pattern has its own label, the score is
+        counted from the patterns found before any hit is made.
+        """
+        if self.plan is not None:
+            evidence = self.plan.holds(found, None)
+            if evidence is None:
+                return None
+            return to_match(self.topic_id, rows_of(evidence, self.labels), offsets, self.min_score)
+        if self.excluded and not self.excluded.isdisjoint(found):
+            return None
+        present = [(found[pattern], label) for pattern, label in self.shown if pattern in found]
+        in_title = 0
+        for occurrences, _ in present:
+            in_title += occurrences[0][1] == "title"  # the title is scanned first
+        score = len(present) + TITLE_BONUS * in_title
+        if score < self.min_score:
+            return None
+        rows = [
+            (field != "title", first, last, label)
+            for occurrences, label in present
+            for _, field, first, last in occurrences
+        ]
+        rows.sort()  # text order, title first
+        return Match(self.topic_id, tuple(map(offsets.__getitem__, rows)), score)
 
 
 class Matcher:
@@ -78,9 +133,10 @@ class Matcher:
         self, topics: Iterable[Topic] = (), aliases: Mapping[str, Sequence[str]] | None = None
     ) -> None:
         self._aliases: Mapping[str, Sequence[str]] = dict(aliases or {})
+        self._expansions: Expansions = {}  # @alias subtrees, shared by the queries using them
         self._topics: dict[str, _CompiledTopic] = {}
         self._uses: Counter[str] = Counter()  # pattern → how many topics search for it
-        self._clauses = ClauseIndex()
+        self._clauses: ClauseIndex[_CompiledTopic] = ClauseIndex()
         self._automaton: ahocorasick.Automaton | None = None
         self._stale = False
         self._added = 0
@@ -95,25 +151,33 @@ class Matcher:
 
     def add(self, topic: Topic) -> None:
         """Compile ``topic`` (raising ``QueryError`` if its query is bad) and start matching it."""
-        query = parse_query(topic.query, self._aliases)
+        query = parse_query(topic.query, self._aliases, expansions=self._expansions)
         if topic.id in self._topics:
             self.remove(topic.id)
         labels: dict[str, str] = {}
         for leaf in leaves(query):
             labels.setdefault(leaf.pattern, leaf.text)
-        clauses = sorted(dict.fromkeys(_clauses(query) or [frozenset(labels)]), key=_trigger_cost)
-        checks = self._clauses.add(topic.id, clauses)
+        filings = tuple(map(self._clauses.shared, _filings(query, labels)))
+        conjunction = _conjunction(query)
+        shown, excluded = conjunction or ((), ())
         self._added += 1
-        self._topics[topic.id] = _CompiledTopic(
+        compiled = _CompiledTopic(
             topic,
-            compile_plan(query),
+            topic.id,
+            topic.min_score,
+            None if conjunction else compile_plan(query),
             labels,
-            tuple(clauses),
-            checks,
+            filings,
+            _checks(self._clauses.numbers(filings[0])) if len(filings) == 1 else _NONE,
             self._added,
-            frozenset(language.lower() for language in topic.languages),
+            frozenset(language.lower() for language in topic.languages) or _NONE,
             tuple(source.lower() for source in topic.sources),
+            tuple((pattern, labels[pattern]) for pattern in dict.fromkeys(shown)),
+            frozenset(excluded) or _NONE,
         )
+        for clauses in filings:
+            self._clauses.add(compiled, clauses)
+        self._topics[topic.id] = compiled
         for pattern in labels:
             self._uses[pattern] += 1
             self._stale |= self._uses[pattern] == 1
@@ -128,7 +192,8 @@ class Matcher:
             if not self._uses[pattern]:
                 del self._uses[pattern]
                 self._stale = True
-        self._clauses.remove(topic_id, compiled.clauses)
+        for clauses in compiled.filings:
+            self._clauses.remove(compiled, clauses)
         return True
 
     def match(self, item: Item) -> list[Match]:
@@ -137,8 +202,8 @@ class Matcher:
             self._rebuild()
         if self._automaton is None:
             return []
-        found: dict[str, list[Occurrence]] = {}
-        offsets = _Offsets()
+        found: Found = {}
+        offsets = TokenOffsets()
         self._scan("title", item.title, found, offsets)
         self._scan("summary", item.summary, found, offsets)
         satisfied = self._clauses.satisfied(found)
@@ -147,19 +212,15 @@ class Matcher:
             return []
         language = (item.language or "").lower().replace("_", "-").split("-")[0]
         matches = []
-        for topic_id in woken:
-            compiled = self._topics[topic_id]
+        for compiled in dict.fromkeys(woken):  # a topic filed twice may be woken twice
             if compiled.languages and language and language not in compiled.languages:
                 continue
             if compiled.checks and not compiled.checks <= satisfied:
                 continue
             if compiled.sources and not _from_sources(compiled, item):
                 continue
-            evidence = compiled.plan.holds(found, None)
-            if evidence is None:
-                continue
-            result = _to_match(compiled, evidence, offsets)
-            if result.score >= compiled.topic.min_score:
+            result = compiled.match_in(found, offsets)
+            if result is not None:
                 matches.append((compiled.order, result))
         matches.sort(key=lambda entry: (-entry[1].score, entry[0]))
         return [result for _, result in matches]
@@ -170,14 +231,15 @@ class Matcher:
 
     def _rebuild(self) -> None:
         automaton = ahocorasick.Automaton()
-        for pattern in self._uses:
+        for pattern in sorted(self._uses):  # trie nodes of shared prefixes end up side by side
             kind, _, body = pattern.partition(":")
             if kind == "w":
                 keys = body.split(" ")
-                automaton.add_word(KEY_SEP + KEY_SEP.join(keys) + KEY_SEP, (pattern, len(keys)))
+                value = (pattern, len(keys) - 1)  # the tokens it spans before its last
+                automaton.add_word(KEY_SEP + KEY_SEP.join(keys) + KEY_SEP, value)
             else:
-                automaton.add_word(KEY_SEP + body, (pattern, 1))
-                automaton.add_word(FORM_SEP + body, (pattern, 1))
+                automaton.add_word(KEY_SEP + body, (pattern, 0))
+                automaton.add_word(FORM_SEP + body, (pattern, 0))
         if len(automaton):
             automaton.make_automaton()
             self._automaton = automaton
@@ -185,36 +247,98 @@ class Matcher:
             self._automaton = None
         self._stale = False
 
-    def _scan(
-        self, field: str, text: str, found: dict[str, list[Occurrence]], offsets: _Offsets
-    ) -> None:
+    def _scan(self, field: str, text: str, found: Found, offsets: TokenOffsets) -> None:
         if not text or self._automaton is None:
             return
         parts = offsets.parts[field] = split_words(text)
         keys, forms = word_keys(parts)
-        offsets.all_words_are_tokens[field] = len(keys) * 2 + 1 == len(parts)
-        if not keys:
-            return
-        key_part = KEY_SEP + KEY_SEP.join(keys) + KEY_SEP
-        stream = key_part + FORM_SEP + FORM_SEP.join(forms) + FORM_SEP
-        forms_start = len(key_part)
-        # Matches arrive in text order; the token one ends in is the number of separators before
-        # it, counted incrementally so a long text is still one linear pass.
-        separator, position, count = KEY_SEP, 0, 0
-        seen: set[tuple[str, int]] = set()
-        for end, (pattern, length) in self._automaton.iter(stream):
-            if end >= forms_start and separator == KEY_SEP:
-                separator, position, count = FORM_SEP, forms_start, 0
-            count += stream.count(separator, position, end)
-            position = end
-            last = count - 1
-            if (pattern, last) not in seen:
-                seen.add((pattern, last))
-                occurrence = (pattern, field, last - length + 1, last)
-                if pattern in found:
-                    found[pattern].append(occurrence)
-                else:
-                    found[pattern] = [occurrence]
+        offsets.tokens_are_words[field] = len(keys) * 2 + 1 == len(parts)
+        if keys:
+            _scan_keys(self._automaton, field, KEY_SEP + KEY_SEP.join(keys) + KEY_SEP, found)
+            _scan_forms(self._automaton, field, FORM_SEP + FORM_SEP.join(forms) + FORM_SEP, found)
+
+
+def _scan_keys(automaton: ahocorasick.Automaton, field: str, stream: str, found: Found) -> None:
+    """Record the terms, phrases and prefixes that the keys of a field meet.
+
+    Matches arrive in text order; the token one ends in is the number of separators before it,
+    counted incrementally so a long text is still one linear pass.
+    """
+    position, count = 0, 0
+    for end, (pattern, extra) in automaton.iter(stream):
+        count += stream.count(KEY_SEP, position, end)
+        position = end
+        occurrences = found.get(pattern)
+        if occurrences is None:
+            found[pattern] = [(pattern, field, count - 1 - extra, count - 1)]
+        else:
+            occurrences.append((pattern, field, count - 1 - extra, count - 1))
+
+
+def _scan_forms(automaton: ahocorasick.Automaton, field: str, stream: str, found: Found) -> None:
+    """Record the prefixes that the unstemmed forms meet, unless the same token's key did."""
+    position, count = 0, 0
+    for end, (pattern, _) in automaton.iter(stream):
+        count += stream.count(FORM_SEP, position, end)
+        position = end
+        occurrence = (pattern, field, count - 1, count - 1)
+        occurrences = found.get(pattern)
+        if occurrences is None:
+            found[pattern] = [occurrence]
+        elif occurrence not in occurrences:
+            occurrences.append(occurrence)
+
+
+def _checks(numbers: tuple[int, ...]) -> frozenset[int]:
+    """The clauses beyond the two that wake a topic."""
+    return frozenset(numbers[2:]) or _NONE
+
+
+def _conjunction(query: Node) -> tuple[list[str], list[str]] | None:
+    """``(shown, excluded)`` patterns when the query is its clauses and nothing more, else None.
+
+    That is an AND (or a single part) of terms, OR-groups of terms and NOTs of either, with no
+    field scope or NEAR: it holds exactly when every clause is satisfied and no excluded pattern
+    occurs, and its evidence is every occurrence of its other patterns.
+    """
+    shown: list[str] = []
+    excluded: list[str] = []
+    for part in query.children if isinstance(query, And) else (query,):
+        negated = isinstance(part, Not)
+        patterns = _flat_patterns(part.child if isinstance(part, Not) else part)
+        if patterns is None:
+            return None
+        (excluded if negated else shown).extend(patterns)
+    return (shown, excluded) if shown else None
+
+
+def _flat_patterns(node: Node) -> list[str] | None:
+    """The patterns of a term or an OR of terms; ``None`` for anything else."""
+    if isinstance(node, Term | Prefix):
+        return [node.pattern]
+    if isinstance(node, Or):
+        patterns = [child.pattern for child in node.children if isinstance(child, Term | Prefix)]
+        return patterns if len(patterns) == len(node.children) else None
+    return None
+
+
+def _filings(query: Node, labels: Mapping[str, str]) -> tuple[tuple[Clause, ...], ...]:
+    """The clause lists a topic is filed under, each most specific first.
+
+    One list, unless the query is an OR of more than terms: then one per alternative, so that
+    ``"Ivan Kovalenko" OR (Kovalenko AND missile)`` is woken by the phrase or by both words, not
+    by every item that says "missile". Its clauses beyond the first two are then not checked
+    before the query is evaluated (which list woke it is not recorded).
+    """
+    if isinstance(query, Or) and _flat_patterns(query) is None:
+        alternatives = [_clauses(child) for child in query.children]
+        if all(alternatives):
+            return tuple(dict.fromkeys(_most_specific_first(clauses) for clauses in alternatives))
+    return (_most_specific_first(_clauses(query) or [frozenset(labels)]),)
+
+
+def _most_specific_first(clauses: list[Clause]) -> tuple[Clause, ...]:
+    return tuple(sorted(dict.fromkeys(clauses), key=_trigger_cost))
 
 
 def _triggers(node: Node) -> frozenset[str] | None:
@@ -284,50 +408,3 @@ def _trigger_cost(patterns: frozenset[str]) -> float:
 def _from_sources(compiled: _CompiledTopic, item: Item) -> bool:
     host = (urlsplit(item.feed_url).hostname or "").lower()
     return any(source in host for source in compiled.sources)
-
-
-class _Offsets:
-    """Where tokens are in an item's fields, worked out only for the tokens that hits point at.
-
-    Token i is word i of ``split_words`` unless a word had nothing to match (then all offsets are
-    worked out, as ``word_spans`` does); its start is the length of everything before it.
-    """
-
-    def __init__(self) -> None:
-        self.parts: dict[str, list[str]] = {}  # field → its split_words
-        self.all_words_are_tokens: dict[str, bool] = {}
-        self._spans: dict[str, list[tuple[int, int]]] = {}
-        self._hits: dict[tuple[bool, int, int, str], Hit] = {}
-
-    def hit(self, row: tuple[bool, int, int, str]) -> Hit:
-        """The hit of ``(in summary, first token, last token, term)``; topics that matched the
-        same words share it (a frozen dataclass is slow to make, and equal ones are the same)."""
-        hit = self._hits.get(row)
-        if hit is None:
-            field = "summary" if row[0] else "title"
-            hit = self._hits[row] = Hit(field, *self.span(field, row[1], row[2]), row[3])
-        return hit
-
-    def span(self, field: str, first: int, last: int) -> tuple[int, int]:
-        parts = self.parts[field]
-        if not self.all_words_are_tokens[field]:
-            spans = self._spans.get(field) or self._spans.setdefault(field, word_spans(parts))
-            return spans[first][0], spans[last][1]
-        start = len("".join(parts[: 2 * first + 1]))
-        return start, start + len("".join(parts[2 * first + 1 : 2 * last + 2]))
-
-
-def _to_match(compiled: _CompiledTopic, evidence: list[Occurrence], offsets: _Offsets) -> Match:
-    labels = compiled.labels
-    # Sorted and deduplicated as plain tuples; token order is text order, title first.
-    rows = sorted(
-        {
-            (field != "title", first, last, labels[pattern])
-            for pattern, field, first, last in evidence
-        }
-    )
-    in_title: dict[str, bool] = {}
-    for in_summary, _, _, term in rows:
-        in_title[term] = in_title.get(term, False) or not in_summary
-    score = sum(1.0 + (TITLE_BONUS if title else 0.0) for title in in_title.values())
-    return Match(compiled.topic.id, tuple(map(offsets.hit, rows)), score)

@@ -48,6 +48,7 @@ from bot.match.normalize import normalize_prefix, normalize_term
 __all__ = [
     "FIELDS",
     "And",
+    "Expansions",
     "Field",
     "Leaf",
     "Near",
@@ -143,12 +144,28 @@ def leaves(node: Node) -> Iterator[Leaf]:
             stack.append(node.child)
 
 
-def parse_query(text: str, aliases: Mapping[str, Sequence[str]] | None = None) -> Node:
-    """Parse and validate a topic query; raise ``QueryError`` with a column on any problem."""
+Expansions: TypeAlias = dict[tuple[str, int], Node]
+
+
+def parse_query(
+    text: str,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    *,
+    expansions: Expansions | None = None,
+) -> Node:
+    """Parse and validate a topic query; raise ``QueryError`` with a column on any problem.
+
+    ``expansions`` keeps the ``@alias`` subtrees made so far, by alias and column, for a caller
+    that parses thousands of queries over the same ``aliases``: a subtree is immutable, so it is
+    shared, not rebuilt (``@kyiv`` is dozens of terms).
+    """
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryError(f"query is too long ({MAX_QUERY_LENGTH} characters at most)")
     tokens = _Lexer(text).tokens()
-    node = _Parser(tokens, aliases or {}, len(text)).parse()
+    parser = _Parser(tokens, aliases or {}, len(text))
+    if expansions is not None:
+        parser.expansions = expansions
+    node = parser.parse()
     if _holds_without_terms(node):
         raise QueryError("the query needs at least one term that is not negated", position=1)
     return node
@@ -306,6 +323,7 @@ class _Parser:
         self.tokens = tokens
         self.given_aliases = aliases
         self.aliases: Mapping[str, Sequence[str]] | None = None  # by lower-case name, when needed
+        self.expansions: Expansions = {}
         self.length = length
         self.at = 0
         self.depth = 0
@@ -444,9 +462,17 @@ class _Parser:
         return node
 
     def _alias(self, token: _Token) -> Node:
-        if self.aliases is None:
-            self.aliases = {name.lower(): v for name, v in self.given_aliases.items()}
-        entries = self.aliases.get(token.text.lower())
+        node = self.expansions.get((token.text, token.column))
+        if node is None:
+            node = self.expansions[token.text, token.column] = self._expand(token)
+        return node
+
+    def _expand(self, token: _Token) -> Node:
+        entries = self.given_aliases.get(token.text)  # as written, usually: no table to build
+        if entries is None:
+            if self.aliases is None:
+                self.aliases = {name.lower(): v for name, v in self.given_aliases.items()}
+            entries = self.aliases.get(token.text.lower())
         if entries is None:
             raise QueryError(f"unknown alias '@{token.text}'", token.column)
         if isinstance(entries, str) or not entries:
