@@ -25,11 +25,10 @@ window are dropped on every call. Lists are capped (``POSTING_CAP`` members per 
 
 from __future__ import annotations
 
-import heapq
-from array import array
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import TypeVar
 
 from bot.feeds.urls import canonical_url
@@ -51,6 +50,8 @@ _UBIQUITOUS_TOKENS = frozenset(f"country:{name}" for name in UBIQUITOUS)
 _NEUTRAL_BANDS = 1 << 70
 
 _K = TypeVar("_K")
+_CLOCK = attrgetter("clock")
+_STORY_SEQ = attrgetter("story.seq")
 
 
 @dataclass(slots=True, eq=False)
@@ -65,7 +66,7 @@ class _Member:
     story: _Story
     profile: Profile
     clock: float
-    neutral_signature: array[int]
+    bands: tuple[int, ...]  # its LSH band keys, lexical then neutral
     tokens: tuple[str, ...]
 
 
@@ -130,13 +131,17 @@ class StoryClusterer:
         """The item's features and signatures; the clock moves to its publication time first."""
         published = self._advance(item.published)
         features = extract_features(item, self.vocabulary)
-        signature = self.hasher.signature(sorted(features.lexical))
-        neutral_signature = self.neutral_hasher.signature(_weighted(features.neutral))
+        signature = self.hasher.signature(features.lexical)
+        neutral_signature = self.neutral_hasher.weighted_signature(_weighted(features.neutral))
+        bands = (
+            *self.hasher.band_keys(signature),
+            *[_NEUTRAL_BANDS + key for key in self.neutral_hasher.band_keys(neutral_signature)],
+        )
         return _Member(
             story=_NO_STORY,
             profile=Profile.of(features, signature, published),
             clock=self._now,
-            neutral_signature=neutral_signature,
+            bands=bands,
             tokens=_retrieval_tokens(features),
         )
 
@@ -188,21 +193,28 @@ class StoryClusterer:
         member that shares one common key (Kyiv, a ministry's spokesman) rarely scores high.
         """
         found: list[_Member] = []
-        for band_key in self._band_keys(member):
-            found.extend(_bucket_members(self._by_band.get(band_key)))
+        by_band = self._by_band
+        for band_key in member.bands:
+            bucket = by_band.get(band_key)
+            if bucket is not None:
+                if isinstance(bucket, list):
+                    found.extend(bucket)
+                else:
+                    found.append(bucket)
+        by_token = self._by_token
         for token in member.tokens:
-            found.extend(self._by_token.get(token, ()))
-        hits = Counter(map(id, found))
-        unique = list({id(candidate): candidate for candidate in found}.values())
-        if len(unique) <= CANDIDATES:
-            return unique
-        return heapq.nsmallest(
-            CANDIDATES, unique, key=lambda m: (-hits[id(m)], -m.clock, m.story.seq)
-        )
-
-    def _neutral_band_keys(self, member: _Member) -> list[int]:
-        keys = self.neutral_hasher.band_keys(member.neutral_signature)
-        return [_NEUTRAL_BANDS + key for key in keys]
+            postings = by_token.get(token)
+            if postings is not None:
+                found.extend(postings)
+        hits = Counter(found)  # members hash by identity; first seen first, as ``found`` has them
+        ranked = list(hits)
+        if len(ranked) > CANDIDATES:
+            # By (-hits, -clock, story seq), first seen first: stable sorts, last key first.
+            ranked.sort(key=_STORY_SEQ)
+            ranked.sort(key=_CLOCK, reverse=True)
+            ranked.sort(key=hits.__getitem__, reverse=True)
+            del ranked[CANDIDATES:]
+        return ranked
 
     def _new_story(self, identity: str) -> _Story:
         self._seq += 1
@@ -216,7 +228,7 @@ class StoryClusterer:
         if url:
             _touch(self._by_url, url, _Seen(story, self._now))
         self._members.append(member)
-        for band_key in self._band_keys(member):
+        for band_key in member.bands:
             _bucket_add(self._by_band, band_key, member)
         for token in member.tokens:
             postings = self._by_token.get(token)
@@ -224,14 +236,11 @@ class StoryClusterer:
                 postings = self._by_token[token] = deque(maxlen=POSTING_CAP)
             postings.append(member)
 
-    def _band_keys(self, member: _Member) -> list[int]:
-        return [*self.hasher.band_keys(member.profile.signature), *self._neutral_band_keys(member)]
-
     def _expire(self, cutoff: float) -> None:
         members = self._members
         while members and members[0].clock < cutoff:
             member = members.popleft()
-            for band_key in self._band_keys(member):
+            for band_key in member.bands:
                 _bucket_remove(self._by_band, band_key, member)
             for token in member.tokens:
                 postings = self._by_token.get(token)
@@ -256,25 +265,16 @@ def _retrieval_tokens(features: StoryFeatures) -> tuple[str, ...]:
     )
 
 
-def _weighted(neutral: frozenset[str]) -> list[str]:
-    """Each token repeated by its weight, so plain MinHash estimates the weighted Jaccard."""
+def _weighted(neutral: frozenset[str]) -> list[tuple[str, int]]:
+    """Each token with its weight as a count of copies: MinHash then estimates weighted Jaccard."""
     return [
-        f"{token}#{copy}"
-        for token in sorted(neutral)
-        if token not in _UBIQUITOUS_TOKENS
-        for copy in range(round(token_weight(token)))
+        (token, round(token_weight(token))) for token in neutral if token not in _UBIQUITOUS_TOKENS
     ]
 
 
 def _touch(table: dict[str, _K], name: str, value: _K) -> None:
     table.pop(name, None)
     table[name] = value
-
-
-def _bucket_members(bucket: _Bucket | None) -> list[_Member] | tuple[_Member, ...]:
-    if bucket is None:
-        return ()
-    return bucket if isinstance(bucket, list) else (bucket,)
 
 
 def _bucket_add(index: dict[int, _Bucket], band_key: int, member: _Member) -> None:

@@ -20,11 +20,11 @@ Contract, in order:
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from bot.stories.features import StoryFeatures
 from bot.stories.gazetteer import UBIQUITOUS
-from bot.stories.minhash import estimate_jaccard
+from bot.stories.minhash import pack, packed_jaccard
 
 __all__ = [
     "PENALTIES",
@@ -50,12 +50,18 @@ _HALTED = "st:halted"
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """An item as the similarity sees it: features, signature, time (seconds), neutral weight."""
+    """An item as the similarity sees it: features, signature, time (seconds), neutral weight.
+
+    The signature is kept packed (``minhash.pack``): comparing two is a few integer operations
+    (``packed_jaccard``), not a Python loop over the values.
+    """
 
     features: StoryFeatures
-    signature: array[int]
+    signature: int
+    num_perm: int
     time: float
     weight: float
+    facts: bool  # any states, numbers, places or days (what ``PENALTIES`` compare)
 
     @classmethod
     def of(cls, features: StoryFeatures, signature: array[int], time: float) -> Profile:
@@ -63,7 +69,16 @@ class Profile:
         if len(_WEIGHTS) > _WEIGHTS_LIMIT:
             _WEIGHTS.clear()
         weight = sum(map(_weight_of, features.neutral))
-        return cls(replace(features, lexical=_EMPTY), signature, time, weight)
+        facts = bool(features.states or features.numbers or features.places or features.days)
+        stored = StoryFeatures(
+            lexical=_EMPTY,
+            neutral=features.neutral,
+            numbers=features.numbers,
+            places=features.places,
+            states=features.states,
+            days=features.days,
+        )
+        return cls(stored, pack(signature), len(signature), time, weight, facts)
 
 
 class _Weights(dict[str, float]):
@@ -88,14 +103,22 @@ def token_weight(token: str) -> float:
 def similarity(first: Profile, second: Profile) -> float:
     """The score of ``first`` and ``second`` belonging to one story (symmetric)."""
     shared = first.features.neutral & second.features.neutral
-    shared_weight = sum(map(_weight_of, shared))
-    union_weight = first.weight + second.weight - shared_weight
-    neutral = shared_weight / union_weight if union_weight > 0 else 0.0
-    lexical = estimate_jaccard(first.signature, second.signature)
+    neutral = _weighted_jaccard(first, second, shared) if shared else 0.0
+    num_perm = first.num_perm if first.num_perm == second.num_perm else 0
+    lexical = packed_jaccard(first.signature, second.signature, num_perm)
     best = max(lexical, neutral)
     if not best:
         return 0.0
-    return best * _penalty(first.features, second.features) * _freshness(first, second)
+    if first.facts and second.facts:  # a penalty needs facts on both sides
+        best *= _penalty(first.features, second.features)
+    hours = abs(first.time - second.time) / 3600
+    return best if hours <= FRESH_HOURS else best * _staleness(hours)
+
+
+def _weighted_jaccard(first: Profile, second: Profile, shared: frozenset[str]) -> float:
+    shared_weight = sum(map(_weight_of, shared))
+    union_weight = first.weight + second.weight - shared_weight
+    return shared_weight / union_weight if union_weight > 0 else 0.0
 
 
 def _penalty(first: StoryFeatures, second: StoryFeatures) -> float:
@@ -119,9 +142,7 @@ def _state_conflict(first: frozenset[str], second: frozenset[str]) -> bool:
     return bool(moved & _MOVED)
 
 
-def _freshness(first: Profile, second: Profile) -> float:
-    hours = abs(first.time - second.time) / 3600
-    if hours <= FRESH_HOURS:
-        return 1.0
+def _staleness(hours: float) -> float:
+    """The time factor of two items more than ``FRESH_HOURS`` apart."""
     stale = min(1.0, (hours - FRESH_HOURS) / (STALE_HOURS - FRESH_HOURS))
     return 1.0 - (1.0 - STALE_FACTOR) * stale

@@ -10,16 +10,22 @@ A departure or arrival word (``st:departed``, ``st:arrived``) within two words a
 (not, unable, fail…, не, ні, нет) becomes ``st:halted``: "unable to reach", "не змогла
 дістатися".
 
-Speed: the pattern ids of a word are cached per (key, form, script); phrases are indexed by their
-first word, so a text costs a few dict lookups per token.
+Speed: everything the story layer needs to know about a word as written (its key and form, its
+pattern ids, whether it is a stopword or a number, its capitals) is one ``Lexeme``, cached per
+word (``Vocabulary.lexemes``, looked up from C); phrases are indexed by their first word and the
+phrases a word may start are cached per set of pattern ids, so a text costs one dict lookup per
+word and a few per concept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter
+from typing import NamedTuple
 
-from bot.match.normalize import Token, normalize_prefix, normalize_term
+from bot.match.normalize import Token, analyze_word, normalize_prefix, normalize_term
 from bot.match.places import load_places
 from bot.paths import bundled_config_dir
 from bot.stories.gazetteer import BUILTIN_PLACES, COUNTRIES
@@ -33,6 +39,8 @@ from bot.stories.lexicon import (
 
 __all__ = [
     "ConceptMatch",
+    "Found",
+    "Lexeme",
     "Vocabulary",
     "build_vocabulary",
     "default_vocabulary",
@@ -59,6 +67,24 @@ class ConceptMatch:
     concepts: tuple[str, ...]
 
 
+class Lexeme(NamedTuple):
+    """One word as written: its normalized strings and what the story layer reads from it."""
+
+    key: str
+    form: str
+    content: str  # the key, or "" for a stopword or a number (never a content word or name)
+    ids: frozenset[int]  # pattern ids: the concept phrases this word may be part of
+    starts: _Starts | None  # the phrases it may start; None if it has no pattern ids
+    capitalized: bool
+    acronym: bool  # GCHQ, НПЗ: a name wherever it stands
+
+
+_STARTS = attrgetter("starts")
+
+# A concept match as ``Vocabulary.match`` gives it: (index, length, concepts).
+Found = tuple[int, int, tuple[str, ...]]
+
+
 def is_cyrillic_word(text: str, start: int) -> bool:
     return "\u0400" <= text[start] <= "\u04ff"
 
@@ -67,6 +93,33 @@ def is_cyrillic_word(text: str, start: int) -> bool:
 class _Phrase:
     rest: tuple[int, ...]
     concepts: tuple[str, ...]
+
+
+# A phrase a word may start, in the order ``_longest`` tries them: (length, rest, concepts).
+_Start = tuple[int, tuple[int, ...], tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Starts:
+    """The phrases a set of pattern ids may start; ``single`` when all are one word long."""
+
+    phrases: tuple[_Start, ...]
+    single: tuple[int, tuple[str, ...]] | None
+    negatable: bool  # ``single`` has a concept a negation turns into ``st:halted``
+
+
+class _Cache(dict[str, Lexeme]):
+    """Word → ``Lexeme``, computed on first use and bounded (a new news cycle, a new language)."""
+
+    def __init__(self, compute: Callable[[str], Lexeme]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, word: str) -> Lexeme:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        lexeme = self[word] = self._compute(word)
+        return lexeme
 
 
 @dataclass(slots=True)
@@ -81,7 +134,11 @@ class Vocabulary:
     _phrases: dict[int, list[_Phrase]] = field(default_factory=dict)
     _negations: frozenset[str] = frozenset()
     _stopwords: frozenset[str] = frozenset()
-    _cache: dict[tuple[str, str, bool], frozenset[int]] = field(default_factory=dict)
+    _starts: dict[frozenset[int], _Starts] = field(default_factory=dict)
+    _lexemes: _Cache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._lexemes = _Cache(self._lexeme)
 
     @classmethod
     def build(
@@ -107,58 +164,77 @@ class Vocabulary:
 
     def concepts(self, tokens: Sequence[Token], text: str) -> list[ConceptMatch]:
         """Concept matches in ``tokens``, left to right, longest phrase first."""
-        ids = [self._ids(token, text) for token in tokens]
+        lexemes = self._lexemes
+        found = self.match([lexemes[text[token.start : token.end]] for token in tokens])
+        return [ConceptMatch(*match) for match in found]
+
+    def lexemes(self, words: Iterable[str]) -> list[Lexeme]:
+        """The ``Lexeme`` of each word as written (words of ``split_words``), in order."""
+        return list(map(self._lexemes.__getitem__, words))
+
+    def match(self, lexemes: Sequence[Lexeme]) -> list[Found]:
+        """``concepts`` of one text's tokens given as lexemes, as plain tuples (a hot path)."""
         matches = []
-        index = 0
-        while index < len(tokens):
-            if not ids[index]:
-                index += 1
+        end = 0
+        for index in compress(range(len(lexemes)), map(_STARTS, lexemes)):
+            if index < end:
                 continue
-            length, concepts = self._longest(ids, index)
-            if not length:
-                index += 1
-                continue
-            if _NEGATABLE.intersection(concepts) and self._negated(tokens, index):
+            starts = lexemes[index].starts
+            assert starts is not None
+            if starts.single is not None:
+                length, concepts = starts.single
+                negatable = starts.negatable
+            else:
+                length, concepts = _longest(lexemes, index, starts.phrases)
+                if not length:
+                    continue
+                negatable = not _NEGATABLE.isdisjoint(concepts)
+            if negatable and self._negated(lexemes, index):
                 concepts = tuple(_HALTED if c in _NEGATABLE else c for c in concepts)
-            matches.append(ConceptMatch(index, length, concepts))
-            index += length
+            matches.append((index, length, concepts))
+            end = index + length
         return matches
 
-    def _longest(self, ids: Sequence[frozenset[int]], index: int) -> tuple[int, tuple[str, ...]]:
-        best_length = 0
-        found: list[str] = []
-        for pattern_id in sorted(ids[index]):
-            for phrase in self._phrases.get(pattern_id, ()):
-                length = len(phrase.rest) + 1
-                if length < best_length or index + length > len(ids):
-                    continue
-                if all(part in ids[index + 1 + j] for j, part in enumerate(phrase.rest)):
-                    if length > best_length:
-                        best_length, found = length, []
-                    found.extend(c for c in phrase.concepts if c not in found)
-        return best_length, tuple(found)
+    def _starts_of(self, ids: frozenset[int]) -> _Starts:
+        starts = self._starts.get(ids)
+        if starts is None:
+            phrases = tuple(
+                (len(phrase.rest) + 1, phrase.rest, phrase.concepts)
+                for pattern_id in sorted(ids)
+                for phrase in self._phrases.get(pattern_id, ())
+            )
+            single = None
+            if phrases and all(length == 1 for length, _, _ in phrases):
+                single = (1, tuple(dict.fromkeys(c for _, _, cs in phrases for c in cs)))
+            negatable = single is not None and not _NEGATABLE.isdisjoint(single[1])
+            starts = self._starts[ids] = _Starts(phrases, single, negatable)
+        return starts
 
-    def _negated(self, tokens: Sequence[Token], index: int) -> bool:
-        before = tokens[max(0, index - _NEGATION_REACH) : index]
-        return any(token.key in self._negations for token in before)
+    def _negated(self, lexemes: Sequence[Lexeme], index: int) -> bool:
+        before = lexemes[max(0, index - _NEGATION_REACH) : index]
+        return any(lexeme.key in self._negations for lexeme in before)
 
-    def _ids(self, token: Token, text: str) -> frozenset[int]:
-        cyrillic = is_cyrillic_word(text, token.start)
-        cache_key = (token.key, token.form, cyrillic)
-        found = self._cache.get(cache_key)
-        if found is None:
-            form = token.form
-            ids = set(self._exact.get((cyrillic, token.key), ()))
-            ids.update(self._forms.get((cyrillic, form), ()))
-            for length in self._prefix_lengths:
-                if length > len(form):
-                    break
-                ids.update(self._prefixes.get((cyrillic, form[:length]), ()))
-            found = frozenset(ids)
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[cache_key] = found
-        return found
+    def _lexeme(self, word: str) -> Lexeme:
+        key, form = analyze_word(word)
+        ids = self._ids(key, form, cyrillic="\u0400" <= word[:1] <= "\u04ff")
+        return Lexeme(
+            key=key,
+            form=form,
+            content="" if key in self._stopwords or key.isdigit() else key,
+            ids=ids,
+            starts=self._starts_of(ids) if ids else None,
+            capitalized=word[:1].isupper(),
+            acronym=len(word) > 1 and word.isupper(),
+        )
+
+    def _ids(self, key: str, form: str, *, cyrillic: bool) -> frozenset[int]:
+        ids = set(self._exact.get((cyrillic, key), ()))
+        ids.update(self._forms.get((cyrillic, form), ()))
+        for length in self._prefix_lengths:
+            if length > len(form):
+                break
+            ids.update(self._prefixes.get((cyrillic, form[:length]), ()))
+        return frozenset(ids)
 
     def _add_phrase(self, concept: str, pattern: str) -> None:
         parts = [part_id for part in pattern.split("+") for part_id in self._part_ids(part)]
@@ -193,6 +269,22 @@ class Vocabulary:
         if pattern_id not in ids:
             ids.append(pattern_id)
         return pattern_id
+
+
+def _longest(
+    lexemes: Sequence[Lexeme], index: int, phrases: tuple[_Start, ...]
+) -> tuple[int, tuple[str, ...]]:
+    """The longest of ``phrases`` found at ``index`` and its concepts (those of every such one)."""
+    best_length = 0
+    found: list[str] = []
+    for length, rest, concepts in phrases:
+        if length < best_length or index + length > len(lexemes):
+            continue
+        if all(part in lexemes[index + 1 + j].ids for j, part in enumerate(rest)):
+            if length > best_length:
+                best_length, found = length, []
+            found.extend(c for c in concepts if c not in found)
+    return best_length, tuple(found)
 
 
 def _keys(words: str) -> frozenset[str]:
