@@ -1,14 +1,17 @@
 """Domain types shared by every stage of the pipeline.
 
-They are plain frozen dataclasses: stages pass them along and never mutate them, so a stage can be
-tested with literals and no I/O.
+They are plain frozen dataclasses (``Match`` an immutable class of its own, whose hits are built
+when first read): stages pass them along and never mutate them, so a stage can be tested with
+literals and no I/O.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 
 __all__ = [
     "Alert",
@@ -24,6 +27,8 @@ __all__ = [
     "Subscription",
     "Topic",
 ]
+
+E = TypeVar("E")  # what a deferred match builds its hits from
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +88,89 @@ class Hit:
     term: str
 
 
-@dataclass(frozen=True, slots=True)
 class Match:
-    """A topic that matched an item, with the evidence, so alerts can say *why*."""
+    """A topic that matched an item, with the evidence, so alerts can say *why*.
+
+    Immutable, compared and hashed by ``(topic_id, hits, score)`` like the other types here. The
+    matcher hands its hits over unbuilt (``deferred``): most matches are only counted and stored,
+    and making a ``Hit`` per occurrence cost as much as finding the topic. They are built on first
+    access to ``hits`` or ``terms``, once.
+    """
+
+    __slots__ = ("_hits", "_pending", "score", "topic_id")
+    __match_args__ = ("topic_id", "hits", "score")
 
     topic_id: str
-    hits: tuple[Hit, ...] = ()
-    score: float = 1.0
+    score: float
+    _hits: tuple[Hit, ...] | None
+    _pending: tuple[Callable[[Any], tuple[Hit, ...]], Any] | None  # (build, evidence)
+
+    def __init__(self, topic_id: str, hits: tuple[Hit, ...] = (), score: float = 1.0) -> None:
+        _set_topic_id(self, topic_id)
+        _set_score(self, score)
+        _set_hits(self, hits)
+        _set_pending(self, None)
+
+    @classmethod
+    def deferred(
+        cls, topic_id: str, score: float, build: Callable[[E], tuple[Hit, ...]], evidence: E
+    ) -> Match:
+        """A match whose hits are ``build(evidence)``, made when first asked for."""
+        match = object.__new__(cls)
+        _set_topic_id(match, topic_id)
+        _set_score(match, score)
+        _set_hits(match, None)
+        _set_pending(match, (build, evidence))
+        return match
+
+    @property
+    def hits(self) -> tuple[Hit, ...]:
+        """Where each query term matched, in text order, title first."""
+        hits = self._hits
+        if hits is None:
+            assert self._pending is not None
+            build, evidence = self._pending
+            hits = build(evidence)
+            _set_hits(self, hits)
+            _set_pending(self, None)  # lets go of the item's text
+        return hits
 
     @property
     def terms(self) -> tuple[str, ...]:
         """Distinct matched terms in order of first appearance."""
         return tuple(dict.fromkeys(hit.term for hit in self.hits))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Match is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a Match is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Match):
+            return NotImplemented
+        return (self.topic_id, self.hits, self.score) == (other.topic_id, other.hits, other.score)
+
+    def __hash__(self) -> int:
+        return hash((self.topic_id, self.hits, self.score))
+
+    def __repr__(self) -> str:
+        return f"Match(topic_id={self.topic_id!r}, hits={self.hits!r}, score={self.score!r})"
+
+    def __reduce__(self) -> tuple[type[Match], tuple[str, tuple[Hit, ...], float]]:
+        return (Match, (self.topic_id, self.hits, self.score))
+
+
+def _slot_setter(name: str) -> Callable[[Match, Any], None]:
+    """Sets a slot of a ``Match`` past its ``__setattr__``, for its own constructors."""
+    setter: Callable[[Match, Any], None] = getattr(Match, name).__set__
+    return setter
+
+
+_set_topic_id = _slot_setter("topic_id")
+_set_score = _slot_setter("score")
+_set_hits = _slot_setter("_hits")
+_set_pending = _slot_setter("_pending")
 
 
 class Platform(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from bot.errors import QueryError
 from bot.match.matcher import Matcher
 from bot.match.places import load_places
 from bot.match.topics import load_topics
-from bot.model import Item, Topic
+from bot.model import Hit, Item, Match, Topic
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 PLACES = load_places(CONFIG / "places.toml")
@@ -177,6 +178,20 @@ def test_hits_point_at_the_original_text_and_name_the_query_terms() -> None:
     ]
     assert match.terms == ("Mariupol", "евакуац*", "humanitarian corridor")
     assert match.score == 1.5 + 1.5 + 1.0
+
+
+@pytest.mark.parametrize(
+    "query", ["kyiv (missile OR drone)", "title:kyiv (missile OR drone)"], ids=["clauses", "plan"]
+)
+def test_a_match_is_a_plain_value_whose_hits_are_made_when_read(query: str) -> None:
+    (match,) = matcher(query).match(item("Missile over Kyiv", "A drone too."))
+    plain = Match("t0", match.hits, 4.0)
+    assert match == plain and hash(match) == hash(plain) and repr(match) == repr(plain)
+    assert match.hits is match.hits and match.terms == ("missile", "kyiv", "drone")
+    assert match.hits[0] == Hit("title", 0, 7, "missile")
+    assert pickle.loads(pickle.dumps(match)) == plain
+    with pytest.raises(AttributeError, match="immutable"):
+        match.score = 9.0
 
 
 def test_equivalent_spellings_in_a_query_report_the_first_one() -> None:

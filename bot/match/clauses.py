@@ -45,6 +45,9 @@ class ClauseIndex(Generic[T]):
         # they are read for every item, and a topic filed twice under one pair (alternatives
         # sharing their first clauses) is listed twice, so removing one filing leaves the other.
         self._groups: dict[int, dict[int, list[T]]] = {}
+        # first clause → its second clauses as a set, made on first use for a group of more than
+        # a few: intersecting it with the satisfied clauses is quicker than a dict's keys
+        self._seconds: dict[int, frozenset[int]] = {}
         self._next = 0
 
     def numbers(self, clauses: Sequence[Clause]) -> tuple[int, ...]:
@@ -62,6 +65,7 @@ class ClauseIndex(Generic[T]):
         self._uses.update(numbers)
         second = numbers[1] if len(numbers) > 1 else ALONE
         self._groups.setdefault(numbers[0], {}).setdefault(second, []).append(topic)
+        self._seconds.pop(numbers[0], None)
 
     def remove(self, topic: T, clauses: Sequence[Clause]) -> None:
         """Take back one ``add`` of the same topic and clauses."""
@@ -69,6 +73,7 @@ class ClauseIndex(Generic[T]):
         by_second = self._groups[numbers[0]]
         second = numbers[1] if len(numbers) > 1 else ALONE
         by_second[second].remove(topic)
+        self._seconds.pop(numbers[0], None)
         if not by_second[second]:
             del by_second[second]
             if not by_second:
@@ -94,7 +99,10 @@ class ClauseIndex(Generic[T]):
                     if second in satisfied:
                         woken += topics
             else:
-                for second in by_second.keys() & satisfied:
+                seconds = self._seconds.get(first)
+                if seconds is None:
+                    seconds = self._seconds[first] = frozenset(by_second)
+                for second in seconds & satisfied:
                     woken += by_second[second]
         return woken
 

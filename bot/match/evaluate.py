@@ -29,7 +29,11 @@ from typing import Protocol, TypeAlias
 
 from bot.match.query import And, Field, Near, Node, Not, Or, Prefix, Term
 
-__all__ = ["Occurrence", "Plan", "compile_plan"]
+__all__ = ["MANY", "Occurrence", "Plan", "compile_plan"]
+
+# A set of patterns longer than this is intersected with what was found by looking up the found
+# ones in it (an item has some ten patterns), a shorter one by looking up its own.
+MANY = 8
 
 # Where a pattern occurred: (pattern, field, first token, last token).
 Occurrence: TypeAlias = tuple[str, str, int, int]
@@ -76,8 +80,8 @@ class _Pattern:
 
     def holds(self, found: Found, field: str | None) -> list[Occurrence] | None:
         occurrences = found.get(self.pattern)
-        if not occurrences:
-            return None
+        if not occurrences or field is None:
+            return occurrences
         return _in_field(occurrences, field) or None
 
 
@@ -92,7 +96,9 @@ class _AllOf:
         evidence: list[Occurrence] = []
         for pattern in self.patterns:
             occurrences = found.get(pattern)
-            if not occurrences or not (occurrences := _in_field(occurrences, field)):
+            if not occurrences:
+                return None
+            if field is not None and not (occurrences := _in_field(occurrences, field)):
                 return None
             evidence += occurrences
         for child in self.children:
@@ -104,17 +110,19 @@ class _AllOf:
 
 
 class _AnyOf:
-    __slots__ = ("children", "patterns")
+    __slots__ = ("children", "many", "patterns")
 
     def __init__(self, patterns: tuple[str, ...], children: tuple[Plan, ...]) -> None:
         self.patterns = frozenset(patterns)
+        self.many = len(self.patterns) > MANY  # then look its patterns up in what was found
         self.children = children
 
     def holds(self, found: Found, field: str | None) -> list[Occurrence] | None:
         evidence: list[Occurrence] = []
         held = False
-        for pattern in found.keys() & self.patterns:
-            occurrences = _in_field(found[pattern], field)
+        met = self.patterns.intersection(found) if self.many else found.keys() & self.patterns
+        for pattern in met:
+            occurrences = found[pattern] if field is None else _in_field(found[pattern], field)
             if occurrences:
                 held = True
                 evidence += occurrences

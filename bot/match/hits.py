@@ -1,33 +1,39 @@
-"""Hits: the occurrences that made a topic match, turned into a scored ``Match``.
+"""Hits: the occurrences that made a topic match, scored, and turned into ``Hit``s when asked for.
 
-Contract: the matcher scans an item once and hands each matching topic's evidence as rows,
-``(in summary, first token, last token, term as written)``, to ``to_match`` with the item's
-``TokenOffsets``. Each distinct row becomes one ``Hit`` with character offsets in the original
-text; the score counts each distinct term once, plus ``TITLE_BONUS`` if it occurs in the title.
-Hits come in text order, title first (the order rows sort in).
+Contract: the matcher scans an item once and scores each matching topic from its evidence (the
+occurrences ``(pattern, field, first token, last token)`` that made the query true, and each
+pattern's term as written): each distinct term counts 1, plus ``TITLE_BONUS`` if it occurs in the
+title. The ``Match`` it returns keeps that evidence and the item's ``TokenOffsets`` and builds its
+hits on first access (``present_hits``, ``evidence_hits``): each distinct row, ``(in summary,
+first token, last token, term as written)``, becomes one ``Hit`` with character offsets in the
+original text, in text order, title first (the order rows sort in).
 
-Offsets are worked out only for the hits of items that match something: token i is word i of
-``split_words`` unless a word had nothing to match (then ``word_spans`` sorts it out). Topics that
-matched the same words share their ``Hit`` objects, which are slow to make and equal anyway.
+Offsets are worked out only for the hits somebody reads: token i is word i of ``split_words``
+unless a word had nothing to match (then ``word_spans`` sorts it out). Matches of one item share
+their ``Hit`` objects, which are slow to make and equal anyway.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from operator import itemgetter
 
+from bot.match.evaluate import Occurrence
 from bot.match.normalize import word_spans
-from bot.model import Hit, Match
+from bot.model import Hit
 
-__all__ = ["TITLE_BONUS", "Row", "TokenOffsets", "rows_of", "to_match"]
+__all__ = [
+    "TITLE_BONUS",
+    "Row",
+    "TokenOffsets",
+    "evidence_hits",
+    "evidence_score",
+    "present_hits",
+]
 
 TITLE_BONUS = 0.5
 
 # (in summary, first token, last token, the term as written): sorts in text order, title first.
 Row = tuple[bool, int, int, str]
-_FIRST_SUMMARY_ROW = (True,)  # sorts after every title row and before every summary row
-_term = itemgetter(3)
 
 
 class TokenOffsets(dict[Row, Hit]):
@@ -58,18 +64,31 @@ class TokenOffsets(dict[Row, Hit]):
         return hit
 
 
-def to_match(
-    topic_id: str, rows: Iterable[Row], offsets: TokenOffsets, min_score: float
-) -> Match | None:
-    """The match made of ``rows``, or ``None`` when its score is below ``min_score``."""
-    ordered = sorted(rows)
-    titled = bisect_left(ordered, _FIRST_SUMMARY_ROW)
-    score = len(set(map(_term, ordered))) + TITLE_BONUS * len(set(map(_term, ordered[:titled])))
-    if score < min_score:
-        return None
-    return Match(topic_id, tuple(map(offsets.__getitem__, ordered)), score)
+def evidence_score(evidence: Iterable[Occurrence], labels: Mapping[str, str]) -> float:
+    """The score of a query's evidence: each distinct term 1, plus the bonus if in the title."""
+    terms = {labels[pattern] for pattern, _, _, _ in evidence}
+    titled = {labels[pattern] for pattern, field, _, _ in evidence if field == "title"}
+    return len(terms) + TITLE_BONUS * len(titled)
 
 
-def rows_of(evidence: Iterable[tuple[str, str, int, int]], labels: Mapping[str, str]) -> set[Row]:
-    """Rows of occurrences found by evaluating a query, named by the term as written."""
-    return {(field != "title", first, last, labels[p]) for p, field, first, last in evidence}
+def evidence_hits(
+    source: tuple[TokenOffsets, list[Occurrence], Mapping[str, str]],
+) -> tuple[Hit, ...]:
+    """The hits of an evaluated query's evidence, in text order, title first."""
+    offsets, evidence, labels = source
+    rows = {(field != "title", first, last, labels[p]) for p, field, first, last in evidence}
+    return tuple(map(offsets.__getitem__, sorted(rows)))
+
+
+def present_hits(
+    source: tuple[TokenOffsets, Mapping[str, list[Occurrence]], Iterable[str], Mapping[str, str]],
+) -> tuple[Hit, ...]:
+    """The hits of every occurrence of the patterns found, in text order, title first."""
+    offsets, found, patterns, labels = source
+    rows = [
+        (field != "title", first, last, labels[pattern])
+        for pattern in patterns
+        for _, field, first, last in found[pattern]
+    ]
+    rows.sort()
+    return tuple(map(offsets.__getitem__, rows))

@@ -34,18 +34,20 @@ Contract, in the order things happen:
    the original text, the query term as written) and a score (``hits``): each distinct matched
    term counts 1, plus 0.5 if it occurs in the title. A topic whose score is below its
    ``min_score`` does not match. Matches come best score first, then in the order topics were
-   added.
+   added. The score is counted from the patterns found; the hits are built from the same
+   evidence when a match's ``hits`` or ``terms`` are first read (``Match.deferred``), since most
+   matches are only counted, stored or routed by topic.
 
 Speed: an item costs its normalization (``split_words`` and ``word_keys``; character offsets are
-worked out only for the hits of topics that match), one automaton scan per field, and work for the
-few topics woken, not for every topic. ``bench/match.py`` measures it at 10, 1,000 and 10,000
+worked out only for the hits somebody reads), one automaton scan per field, and work for the few
+topics woken, not for every topic. ``bench/match.py`` measures it at 10, 1,000 and 10,000
 topics against a one-regex-per-topic baseline.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -54,8 +56,14 @@ from urllib.parse import urlsplit
 import ahocorasick
 
 from bot.match.clauses import Clause, ClauseIndex
-from bot.match.evaluate import Occurrence, Plan, compile_plan
-from bot.match.hits import TITLE_BONUS, TokenOffsets, rows_of, to_match
+from bot.match.evaluate import MANY, Occurrence, Plan, compile_plan
+from bot.match.hits import (
+    TITLE_BONUS,
+    TokenOffsets,
+    evidence_hits,
+    evidence_score,
+    present_hits,
+)
 from bot.match.normalize import split_words, word_keys
 from bot.match.query import (
     And,
@@ -93,37 +101,37 @@ class _CompiledTopic:
     order: int
     languages: frozenset[str]
     sources: tuple[str, ...]
-    shown: tuple[tuple[str, str], ...]  # without a plan: (pattern, label) whose hits are shown
+    shown: frozenset[str]  # without a plan: the patterns whose hits are shown
     excluded: frozenset[str]  # without a plan: patterns that must not occur
 
-    def match_in(self, found: Found, offsets: TokenOffsets) -> Match | None:
+    def match_in(self, found: Found, titled: Set[str], offsets: TokenOffsets) -> Match | None:
         """The match in an item once every clause is satisfied, or ``None``.
 
         Without a plan, the satisfied clauses and the absence of the excluded patterns are the
         whole query: no tree is walked, and as each pattern has its own label, the score is
-        counted from the patterns found before any hit is made.
+        counted from the patterns found and those of them found in the title (``titled``).
+        Either way the hits are left for the match to build when somebody reads them.
         """
         if self.plan is not None:
             evidence = self.plan.holds(found, None)
             if evidence is None:
                 return None
-            return to_match(self.topic_id, rows_of(evidence, self.labels), offsets, self.min_score)
+            score = evidence_score(evidence, self.labels)
+            if score < self.min_score:
+                return None
+            return Match.deferred(
+                self.topic_id, score, evidence_hits, (offsets, evidence, self.labels)
+            )
         if self.excluded and not self.excluded.isdisjoint(found):
             return None
-        present = [(found[pattern], label) for pattern, label in self.shown if pattern in found]
-        in_title = 0
-        for occurrences, _ in present:
-            in_title += occurrences[0][1] == "title"  # the title is scanned first
-        score = len(present) + TITLE_BONUS * in_title
+        shown = self.shown
+        present = shown.intersection(found) if len(shown) > MANY else found.keys() & shown
+        score = len(present) + TITLE_BONUS * len(present & titled)
         if score < self.min_score:
             return None
-        rows = [
-            (field != "title", first, last, label)
-            for occurrences, label in present
-            for _, field, first, last in occurrences
-        ]
-        rows.sort()  # text order, title first
-        return Match(self.topic_id, tuple(map(offsets.__getitem__, rows)), score)
+        return Match.deferred(
+            self.topic_id, score, present_hits, (offsets, found, present, self.labels)
+        )
 
 
 class Matcher:
@@ -172,7 +180,7 @@ class Matcher:
             self._added,
             frozenset(language.lower() for language in topic.languages) or _NONE,
             tuple(source.lower() for source in topic.sources),
-            tuple((pattern, labels[pattern]) for pattern in dict.fromkeys(shown)),
+            frozenset(shown),
             frozenset(excluded) or _NONE,
         )
         for clauses in filings:
@@ -205,6 +213,7 @@ class Matcher:
         found: Found = {}
         offsets = TokenOffsets()
         self._scan("title", item.title, found, offsets)
+        titled = set(found)
         self._scan("summary", item.summary, found, offsets)
         satisfied = self._clauses.satisfied(found)
         woken = self._clauses.woken(satisfied)
@@ -219,11 +228,11 @@ class Matcher:
                 continue
             if compiled.sources and not _from_sources(compiled, item):
                 continue
-            result = compiled.match_in(found, offsets)
+            result = compiled.match_in(found, titled, offsets)
             if result is not None:
-                matches.append((compiled.order, result))
-        matches.sort(key=lambda entry: (-entry[1].score, entry[0]))
-        return [result for _, result in matches]
+                matches.append((-result.score, compiled.order, result))
+        matches.sort()  # orders are distinct, so matches themselves are never compared
+        return [result for _, _, result in matches]
 
     def explain(self, text: str) -> list[Match]:
         """Match a bare headline: what the ``match`` command and a topic preview show."""

@@ -38,6 +38,7 @@ Every problem raises ``QueryError`` with the 1-based column it concerns; nothing
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeAlias
@@ -72,7 +73,9 @@ MIN_PREFIX = 3
 class Term:
     """A word or a phrase: ``keys`` are its normalized words, in order.
 
-    ``pattern`` names what the matcher looks for; equal patterns are the same search.
+    ``pattern`` names what the matcher looks for; equal patterns are the same search, and the same
+    string object (interned), so thousands of topics matching an item compare them by identity
+    in memory that is already in the CPU cache.
     """
 
     text: str
@@ -81,7 +84,7 @@ class Term:
     pattern: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pattern", "w:" + " ".join(self.keys))
+        object.__setattr__(self, "pattern", sys.intern("w:" + " ".join(self.keys)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,7 @@ class Prefix:
     pattern: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pattern", "p:" + self.form)
+        object.__setattr__(self, "pattern", sys.intern("p:" + self.form))
 
 
 @dataclass(frozen=True, slots=True)
