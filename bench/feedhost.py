@@ -10,7 +10,8 @@ listens, then serves until stdin closes (the parent exiting stops it too).
   whose If-None-Match matches is answered 304 Not Modified, except for the churning share of the
   feeds (``--churn``, every ``round(1/churn)``-th feed): for those a conditional request finds one
   new entry, so a re-poll sees about ``churn`` of the feeds change.
-- ``POST /publish/<n>``: a new entry in feed ``n`` now; answers its guid (``bench/latency.py``).
+- ``POST /publish/<n>``: a new entry in feed ``n`` now, with the ``title`` and ``summary`` of an
+  optional JSON body; answers its guid (``bench/latency.py``).
 - It listens on ``--hosts`` loopback addresses (127.0.0.1, 127.0.0.2, …) and one port, so the
   fetcher's per-host limit sees as many hosts as a real feed list spreads over.
 
@@ -78,7 +79,7 @@ class FeedSet:
         self.every = round(1 / churn) if churn > 0 else 0
         self.texts = texts
         self.newest = [items - 1] * count
-        self.published: dict[tuple[int, int], tuple[float, str]] = {}
+        self.published: dict[tuple[int, int], tuple[float, str, str | None]] = {}
         self.started = time.time()
 
     def etag(self, feed: int) -> str:
@@ -87,10 +88,11 @@ class FeedSet:
     def churns(self, feed: int) -> bool:
         return self.every > 0 and feed % self.every == 0
 
-    def publish(self, feed: int, title: str | None = None) -> str:
+    def publish(self, feed: int, title: str | None = None, summary: str | None = None) -> str:
         self.newest[feed] += 1
         number = self.newest[feed]
-        self.published[(feed, number)] = (time.time(), title or PUBLISHED_TITLE.format(n=number))
+        title = title or PUBLISHED_TITLE.format(n=number)
+        self.published[(feed, number)] = (time.time(), title, summary)
         return f"f{feed}-e{number}"
 
     def body(self, feed: int, base_url: str) -> bytes:
@@ -106,7 +108,8 @@ class FeedSet:
         published = self.published.get((feed, number))
         when = self.started - BASE_AGE - (self.items - number) * 600.0
         if published is not None:
-            when, title = published
+            when, title, own_summary = published
+            summary = summary if own_summary is None else own_summary
         link = f"https://news{feed % 97}.example/{feed}/{number}"
         return Entry(f"f{feed}-e{number}", title, summary, link, when)
 
@@ -136,7 +139,8 @@ async def serve(options: argparse.Namespace) -> None:
 
     async def publish(request: web.Request) -> web.Response:
         feed = int(request.match_info["n"])
-        return web.Response(text=feeds.publish(feed))
+        entry = await request.json() if request.can_read_body else {}
+        return web.Response(text=feeds.publish(feed, entry.get("title"), entry.get("summary")))
 
     app = web.Application()
     app.router.add_get("/feed/{n}.xml", get_feed)
