@@ -41,7 +41,8 @@ async def test_metrics_count_polls_and_alerts_and_readyz_tracks_the_database(
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             for _ in range(100):
                 metrics = (await client.get("/metrics")).text
-                if 'wirewatch_alerts_total{outcome="sent",platform="console"} 1.0' in metrics:
+                sent = 'wirewatch_alerts_total{outcome="sent",platform="console"} 1.0' in metrics
+                if sent and "wirewatch_outbox_depth 0.0" in metrics:  # depth is read first
                     break
                 await asyncio.sleep(0.1)
             ready = await client.get("/readyz")
