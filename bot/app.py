@@ -115,6 +115,7 @@ class App:
             stories=StoryTracker(),
             metrics=self.metrics,
         )
+        self.full_text = FullText(self.engine, self.fetcher.fetch, budget=FULL_TEXT_BUDGET_SECONDS)
         self.poller = Poller(
             self.engine,
             self.fetcher.fetch,
@@ -124,7 +125,7 @@ class App:
             on_alerts=self.deliverer.wake,
             lease=poll_lease(settings),
             metrics=self.metrics,
-            full_text=FullText(self.engine, self.fetcher.fetch, budget=FULL_TEXT_BUDGET_SECONDS),
+            full_text=self.full_text,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         # Digests and quiet hours: jobs derived from the store, re-synced by the commands' hook.
@@ -251,6 +252,9 @@ class App:
                 max_instances=1,
                 coalesce=True,
                 next_run_time=utcnow(),
+            )
+            self.scheduler.add_job(  # cached article pages too old to be used again
+                self.full_text.prune, "interval", hours=6, id="prune-articles", coalesce=True
             )
             self.scheduler.start()
         for binding in self.bindings:

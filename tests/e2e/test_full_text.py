@@ -46,6 +46,7 @@ async def test_the_alert_reads_the_article_a_headline_only_feed_links(
         feed_server.set("/headlines.xml", rss(headline, WEATHER))
         await wait_for(lambda: alerts_in(stream))
         await wait_for(lambda: feed_server.hits("/headlines.xml", status=304) >= 2)
+        assert app.scheduler.get_job("prune-articles") is not None  # the cache does not grow
     finally:
         await app.stop()
 
