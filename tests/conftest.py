@@ -81,6 +81,13 @@ def feed_server() -> Iterator[FeedServer]:
         yield server
 
 
+@pytest.fixture
+def other_server() -> Iterator[FeedServer]:
+    """A second local server: another origin, for redirects and trust boundaries."""
+    with FeedServer() as server:
+        yield server
+
+
 async def table_count(engine: AsyncEngine, table: str) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())

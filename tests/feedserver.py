@@ -31,6 +31,8 @@ from typing import Any, Self
 
 import brotli
 
+from bot.feeds.fetch import FetchLimits
+
 __all__ = ["FeedServer", "RecordedRequest", "StaticResolver"]
 
 
@@ -293,3 +295,14 @@ class StaticResolver:
         if host not in self.records:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return list(self.records[host])
+
+
+def local_limits(**overrides: object) -> FetchLimits:
+    """Fetch limits for talking to a local server, with timeouts short enough for a test run."""
+    options: dict[str, object] = {
+        "allow_private_networks": True,
+        "connect_timeout": 2.0,
+        "read_timeout": 2.0,
+        "total_timeout": 5.0,
+    }
+    return FetchLimits(**(options | overrides))  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ import pytest
 
 from bot.errors import FeedError, UnsafeURLError
 from bot.feeds.fetch import Fetcher, FetchLimits, HTTPStatusError
-from tests.feedserver import FeedServer, StaticResolver
+from tests.feedserver import FeedServer, StaticResolver, local_limits
 
 RSS = '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title></channel></rss>'
 
@@ -28,23 +28,6 @@ RSS = '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title></cha
 def server() -> Iterator[FeedServer]:
     with FeedServer() as feed_server:
         yield feed_server
-
-
-@pytest.fixture
-def other_server() -> Iterator[FeedServer]:
-    with FeedServer() as feed_server:
-        yield feed_server
-
-
-def local(**overrides: object) -> FetchLimits:
-    """Limits for talking to the local server, with timeouts short enough for a test run."""
-    options: dict[str, object] = {
-        "allow_private_networks": True,
-        "connect_timeout": 2.0,
-        "read_timeout": 2.0,
-        "total_timeout": 5.0,
-    }
-    return FetchLimits(**(options | overrides))  # type: ignore[arg-type]
 
 
 async def fetch_error(fetcher: Fetcher, url: str) -> FeedError:
@@ -60,7 +43,7 @@ async def test_second_poll_of_an_unchanged_feed_is_answered_not_modified(
     server: FeedServer,
 ) -> None:
     server.set("/feed.xml", RSS, headers={"Cache-Control": "public, max-age=300"})
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         first = await fetcher.fetch(server.url("/feed.xml"))
         second = await fetcher.fetch(server.url("/feed.xml"), etag=first.etag)
 
@@ -76,7 +59,7 @@ async def test_second_poll_of_an_unchanged_feed_is_answered_not_modified(
 
 async def test_last_modified_alone_is_enough_for_not_modified(server: FeedServer) -> None:
     server.set("/feed.xml", RSS)
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         first = await fetcher.fetch(server.url("/feed.xml"))
         second = await fetcher.fetch(server.url("/feed.xml"), last_modified=first.last_modified)
     assert second.not_modified
@@ -86,7 +69,7 @@ async def test_last_modified_alone_is_enough_for_not_modified(server: FeedServer
 
 async def test_changed_feed_is_downloaded_again_despite_old_etag(server: FeedServer) -> None:
     server.set("/feed.xml", RSS)
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         first = await fetcher.fetch(server.url("/feed.xml"))
         server.set("/feed.xml", RSS.replace("Wire", "Wire 2"))
         second = await fetcher.fetch(server.url("/feed.xml"), etag=first.etag)
@@ -97,13 +80,13 @@ async def test_changed_feed_is_downloaded_again_despite_old_etag(server: FeedSer
 async def test_a_feed_host_with_long_headers_is_read(server: FeedServer) -> None:
     policy = "default-src 'self'; " + "img-src https://cdn.example.org/x; " * 300  # ~10 KB
     server.set("/feed.xml", RSS, headers={"Content-Security-Policy": policy})
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         assert (await fetcher.fetch(server.url("/feed.xml"))).content == RSS.encode()
 
 
 async def test_requests_name_the_bot_and_prefer_feed_formats(server: FeedServer) -> None:
     server.set("/feed.xml", RSS)
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         await fetcher.fetch(server.url("/feed.xml"))
     headers = server.requests[0].headers
     assert headers["user-agent"].startswith("Wirewatch/")
@@ -117,7 +100,7 @@ async def test_requests_name_the_bot_and_prefer_feed_formats(server: FeedServer)
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "gzip, br", "br, deflate"])
 async def test_compressed_feeds_are_decoded(server: FeedServer, encoding: str) -> None:
     server.set("/feed.xml", RSS * 50, encoding=encoding)
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         result = await fetcher.fetch(server.url("/feed.xml"))
     assert result.content == (RSS * 50).encode()
 
@@ -126,7 +109,7 @@ async def test_raw_deflate_from_misconfigured_servers_is_decoded(server: FeedSer
     raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
     body = raw.compress(RSS.encode()) + raw.flush()
     server.set("/feed.xml", body, headers={"Content-Encoding": "deflate"})
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         assert (await fetcher.fetch(server.url("/feed.xml"))).content == RSS.encode()
 
 
@@ -142,7 +125,7 @@ async def test_unusable_encodings_are_explained(
     server: FeedServer, encoding: str, message: str
 ) -> None:
     server.set("/feed.xml", b"definitely not compressed", headers={"Content-Encoding": encoding})
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         assert str(await fetch_error(fetcher, server.url("/feed.xml"))) == message
 
 
@@ -151,7 +134,7 @@ async def test_compression_bomb_stops_at_the_byte_cap_without_filling_memory(
     server: FeedServer, encoding: str
 ) -> None:
     server.set("/bomb.xml", b"\0" * 50_000_000, encoding=encoding)  # ~50 KB gzip, 80 B brotli
-    async with Fetcher(local(max_bytes=1 << 20)) as fetcher:
+    async with Fetcher(local_limits(max_bytes=1 << 20)) as fetcher:
         tracemalloc.start()
         try:
             error = await fetch_error(fetcher, server.url("/bomb.xml"))
@@ -164,7 +147,7 @@ async def test_compression_bomb_stops_at_the_byte_cap_without_filling_memory(
 
 async def test_plain_body_over_the_cap_is_refused(server: FeedServer) -> None:
     server.set("/big.xml", b"x" * 2048)
-    async with Fetcher(local(max_bytes=1024)) as fetcher:
+    async with Fetcher(local_limits(max_bytes=1024)) as fetcher:
         error = await fetch_error(fetcher, server.url("/big.xml"))
         server.set("/fits.xml", b"x" * 1024)
         assert len((await fetcher.fetch(server.url("/fits.xml"))).content) == 1024
@@ -179,7 +162,7 @@ async def test_moved_feed_is_followed_to_its_new_address(server: FeedServer) -> 
     server.redirect("/older", server.url("/temporary"), status=308)
     server.redirect("/temporary", "feed.xml", status=307)
     server.set("/feed.xml", RSS)
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         result = await fetcher.fetch(server.url("/old"))
     assert result.url == server.url("/old")
     assert result.final_url == server.url("/feed.xml")
@@ -189,7 +172,7 @@ async def test_moved_feed_is_followed_to_its_new_address(server: FeedServer) -> 
 async def test_redirect_loop_is_reported(server: FeedServer) -> None:
     server.redirect("/a", "/b")
     server.redirect("/b", "/a")
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         error = await fetch_error(fetcher, server.url("/a"))
     assert str(error) == f"redirect loop at {server.url('/a')}"
     assert server.hits("/a") == 1
@@ -199,7 +182,7 @@ async def test_more_redirects_than_the_limit_are_not_followed(server: FeedServer
     for hop in range(6):
         server.redirect(f"/hop{hop}", f"/hop{hop + 1}")
     server.set("/hop6", RSS)
-    async with Fetcher(local(max_redirects=5)) as fetcher:
+    async with Fetcher(local_limits(max_redirects=5)) as fetcher:
         error = await fetch_error(fetcher, server.url("/hop0"))
         assert (await fetcher.fetch(server.url("/hop1"))).content == RSS.encode()
     assert str(error) == "more than 5 redirects"
@@ -208,7 +191,7 @@ async def test_more_redirects_than_the_limit_are_not_followed(server: FeedServer
 
 async def test_redirect_to_a_local_file_is_refused(server: FeedServer) -> None:
     server.redirect("/feed.xml", "file:///etc/passwd")
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         error = await fetch_error(fetcher, server.url("/feed.xml"))
     assert isinstance(error, UnsafeURLError)
     assert str(error) == (
@@ -233,7 +216,7 @@ async def test_error_answers_become_readable_feed_errors(
     server: FeedServer, status: int, message: str, permanent: bool
 ) -> None:
     server.set("/feed.xml", "<html>oops</html>", status=status, content_type="text/html")
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         error = await fetch_error(fetcher, server.url("/feed.xml"))
     assert str(error) == message
     assert error.permanent is permanent
@@ -252,7 +235,7 @@ async def test_busy_server_says_when_to_come_back(
     server: FeedServer, status: int, message: str
 ) -> None:
     server.set("/feed.xml", "", status=status, headers={"Retry-After": "120"})
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         error = await fetch_error(fetcher, server.url("/feed.xml"))
     assert str(error) == message
     assert error.retry_after == 120.0 and not error.permanent
@@ -261,7 +244,7 @@ async def test_busy_server_says_when_to_come_back(
 async def test_retry_after_as_an_http_date(server: FeedServer) -> None:
     later = formatdate(time.time() + 90, usegmt=True)
     server.set("/feed.xml", "", status=503, headers={"Retry-After": later})
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         error = await fetch_error(fetcher, server.url("/feed.xml"))
     assert error.retry_after is not None and 80 <= error.retry_after <= 91
 
@@ -272,7 +255,7 @@ async def test_retry_after_as_an_http_date(server: FeedServer) -> None:
 async def test_endless_trickle_ends_at_the_total_timeout(server: FeedServer) -> None:
     server.trickle("/slow.xml", b"<", interval=0.05)  # never idle long enough for read_timeout
     started = time.monotonic()
-    async with Fetcher(local(total_timeout=0.5, read_timeout=2.0)) as fetcher:
+    async with Fetcher(local_limits(total_timeout=0.5, read_timeout=2.0)) as fetcher:
         error = await fetch_error(fetcher, server.url("/slow.xml"))
     assert str(error) == "timed out after 0.5 s (the whole download took too long)"
     assert time.monotonic() - started < 2.0
@@ -281,7 +264,7 @@ async def test_endless_trickle_ends_at_the_total_timeout(server: FeedServer) -> 
 async def test_silent_server_hits_the_read_timeout(server: FeedServer) -> None:
     server.set("/feed.xml", RSS)
     server.delay("/feed.xml", 3.0)
-    async with Fetcher(local(read_timeout=0.3)) as fetcher:
+    async with Fetcher(local_limits(read_timeout=0.3)) as fetcher:
         error = await fetch_error(fetcher, server.url("/feed.xml"))
     assert str(error) == "timed out after 0.3 s waiting for 127.0.0.1"
 
@@ -291,7 +274,7 @@ async def test_slow_dns_hits_the_connect_timeout() -> None:
         await asyncio.sleep(10)
         return []
 
-    async with Fetcher(local(connect_timeout=0.2), resolver=hanging_resolver) as fetcher:
+    async with Fetcher(local_limits(connect_timeout=0.2), resolver=hanging_resolver) as fetcher:
         error = await fetch_error(fetcher, "http://slow-dns.example.test/feed.xml")
     assert str(error) == "timed out after 0.2 s connecting to slow-dns.example.test"
 
@@ -304,7 +287,7 @@ async def test_per_host_cap_queues_one_host_but_not_the_others(server: FeedServe
         f"http://{name}:{server.port}/feed.xml" for name in ("a.example.test", "b.example.test")
     )
     started = time.monotonic()
-    async with Fetcher(local(per_host=1), resolver=dns) as fetcher:
+    async with Fetcher(local_limits(per_host=1), resolver=dns) as fetcher:
         await asyncio.gather(fetcher.fetch(a), fetcher.fetch(a), fetcher.fetch(b))
     elapsed = time.monotonic() - started
     assert server.peak_concurrency == 2  # one for a, one for b
@@ -318,20 +301,20 @@ async def test_closed_port_is_connection_refused() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         error = await fetch_error(fetcher, f"http://127.0.0.1:{port}/feed.xml")
     assert str(error) == "could not connect to 127.0.0.1: connection refused"
 
 
 async def test_unknown_host_is_a_dns_error() -> None:
-    async with Fetcher(local(), resolver=StaticResolver()) as fetcher:
+    async with Fetcher(local_limits(), resolver=StaticResolver()) as fetcher:
         error = await fetch_error(fetcher, "https://nowhere.example.test/feed.xml")
     assert str(error) == "could not resolve host nowhere.example.test"
 
 
 async def test_tls_failure_is_explained_without_a_traceback(server: FeedServer) -> None:
     server.set("/feed.xml", RSS)
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         error = await fetch_error(fetcher, f"https://127.0.0.1:{server.port}/feed.xml")
     assert str(error).startswith("TLS handshake with 127.0.0.1 failed")
     assert "Traceback" not in str(error) and "\n" not in str(error)

@@ -8,7 +8,7 @@ only, as the demo does, so any other local address must be refused.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -16,15 +16,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.feeds.fetch import Fetcher, FetchLimits
+from bot.feeds.fetch import Fetcher
 from bot.feeds.fulltext import FullText
 from bot.feeds.text import html_to_text
 from bot.model import Feed, Item
 from bot.store import articles
 from bot.store import feeds as feed_store
-from bot.store.items import insert_new_items
+from bot.store.items import insert_new_items, unstored_items
 from bot.store.tables import articles as article_table
-from tests.feedserver import FeedServer
+from tests.feedserver import FeedServer, local_limits
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HEADLINE = "Convoy reaches Mariupol"
@@ -76,25 +76,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def other_server() -> Iterator[FeedServer]:
-    with FeedServer() as server:
-        yield server
-
-
-def local(**overrides: object) -> FetchLimits:
-    """Limits for the local server, with timeouts short enough for a test run."""
-    options: dict[str, object] = {
-        "allow_private_networks": True,
-        "connect_timeout": 2.0,
-        "read_timeout": 2.0,
-        "total_timeout": 5.0,
-    }
-    return FetchLimits(**(options | overrides))  # type: ignore[arg-type]
-
-
-@pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(local()) as fetcher:
+    async with Fetcher(local_limits()) as fetcher:
         yield fetcher
 
 
@@ -266,7 +249,7 @@ async def guarded(
     engine: AsyncEngine, feed_server: FeedServer, clock: Clock
 ) -> AsyncIterator[FullText]:
     """Private networks refused; only the article server's own origin is trusted."""
-    limits = local(
+    limits = local_limits(
         allow_private_networks=False,
         trusted_origins=frozenset({f"127.0.0.1:{feed_server.port}"}),
     )
@@ -347,7 +330,7 @@ async def test_a_page_over_the_fetch_size_limit_keeps_the_feed_summary(
     feed_server: FeedServer, engine: AsyncEngine, clock: Clock
 ) -> None:
     feed_server.set("/huge", "<p>" + "word " * 400_000 + "</p>", content_type=HTML)
-    async with Fetcher(local(max_bytes=1024 * 1024)) as fetcher:
+    async with Fetcher(local_limits(max_bytes=1024 * 1024)) as fetcher:
         item = headline(feed_server.url("/huge"))
         assert await FullText(engine, fetcher.fetch, clock=clock).enrich([item]) == [item]
     assert (await cached(engine, item.url or "")).error == "response larger than 1 MiB (limit)"
@@ -409,7 +392,7 @@ async def test_new_items_of_a_feed_of_thousands_are_told_apart_from_stored_ones(
         feed = await feed_store.add_feed(conn, Feed(items[0].feed_url), now=START)
         await insert_new_items(conn, feed.id, items[::2], now=START)
         relinked = replace(items[1], key="new-guid", url=items[0].url)
-        assert await articles.unstored_items(conn, feed.id, [relinked, *items]) == items[1::2]
+        assert await unstored_items(conn, feed.id, [relinked, *items]) == items[1::2]
 
 
 async def test_old_cached_pages_are_pruned(

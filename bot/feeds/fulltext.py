@@ -37,7 +37,8 @@ from bot.feeds.article import MAX_CHARS, MAX_HTML_BYTES, extract_article
 from bot.feeds.fetch import FetchResult
 from bot.feeds.urls import canonical_url
 from bot.model import Item
-from bot.store.articles import Article, get_articles, prune_articles, save_articles, unstored_items
+from bot.store.articles import Article, get_articles, prune_articles, save_articles
+from bot.store.items import unstored_items
 
 __all__ = ["Fetch", "FullText"]
 

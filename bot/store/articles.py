@@ -12,16 +12,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.model import Item
-from bot.store.tables import articles, items
+from bot.store.tables import articles
 
-__all__ = ["Article", "get_articles", "prune_articles", "save_articles", "unstored_items"]
+__all__ = ["Article", "get_articles", "prune_articles", "save_articles"]
 
-CHUNK_ROWS = 500  # items per query: 1,000 bound variables, far below any backend's limit
+CHUNK_ROWS = 500  # URLs per query: far below any backend's limit of bound variables
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,46 +60,6 @@ async def prune_articles(conn: AsyncConnection, *, before: datetime) -> int:
     """Forget articles fetched before ``before``; returns how many."""
     result = await conn.execute(delete(articles).where(articles.c.fetched_at < before))
     return result.rowcount or 0
-
-
-async def unstored_items(
-    conn: AsyncConnection, feed_id: int, candidates: Sequence[Item]
-) -> list[Item]:
-    """The candidates this feed has not stored yet (by key or canonical URL), in feed order.
-
-    The same test as ``bot.store.items.insert_new_items``, read-only, so a poll can fetch full
-    text for new items only, before the transaction that stores them.
-    """
-    unstored: list[Item] = []
-    for start in range(0, len(candidates), CHUNK_ROWS):
-        chunk = candidates[start : start + CHUNK_ROWS]
-        known_keys, known_urls = await _known(conn, feed_id, chunk)
-        unstored.extend(
-            item
-            for item in chunk
-            if item.key not in known_keys and not (item.url and item.url in known_urls)
-        )
-    return unstored
-
-
-async def _known(
-    conn: AsyncConnection, feed_id: int, chunk: Sequence[Item]
-) -> tuple[set[str], set[str]]:
-    """The keys and URLs among ``chunk``'s that the feed has stored."""
-    keys = [item.key for item in chunk]
-    urls = [item.url for item in chunk if item.url]
-    rows = await conn.execute(
-        select(items.c.key, items.c.url).where(
-            items.c.feed_id == feed_id, or_(items.c.key.in_(keys), items.c.url.in_(urls))
-        )
-    )
-    known_keys: set[str] = set()
-    known_urls: set[str] = set()
-    for row in rows:
-        known_keys.add(row.key)
-        if row.url:
-            known_urls.add(row.url)
-    return known_keys, known_urls
 
 
 def _insert(conn: AsyncConnection) -> postgresql.Insert | sqlite.Insert:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.model import Item
 from bot.store.tables import feeds, items
 
-__all__ = ["StoredItem", "insert_new_items", "recent_items"]
+__all__ = ["StoredItem", "insert_new_items", "recent_items", "unstored_items"]
 
 CHUNK_ROWS = 500
 """Rows per statement: 500 × 9 columns stays far below SQLite's 32,766 bound variables."""
@@ -65,6 +65,17 @@ async def insert_new_items(
         ids = await _insert_skipping_conflicts(conn, feed_id, fresh, now=now)
         stored.extend(StoredItem(ids[item.key], item) for item in fresh if item.key in ids)
     return stored
+
+
+async def unstored_items(
+    conn: AsyncConnection, feed_id: int, candidates: Sequence[Item]
+) -> list[Item]:
+    """The candidates this feed has not stored yet, in feed order, storing nothing: a poll asks
+    before its transaction, to fetch full text for new items only."""
+    unstored: list[Item] = []
+    for start in range(0, len(candidates), CHUNK_ROWS):
+        unstored += await _not_yet_known(conn, feed_id, candidates[start : start + CHUNK_ROWS])
+    return unstored
 
 
 async def _not_yet_known(conn: AsyncConnection, feed_id: int, chunk: Sequence[Item]) -> list[Item]:
