@@ -6,10 +6,8 @@ Cache-Control max-age, Retry-After) push the next check later, errors back off e
 all of it stays within ``max_interval``. A feed that keeps failing is never dropped silently: its
 error count and last error are on the feed for users and operators to see.
 
-Retirement follows only failures that will not heal by waiting (``retirement_for``): the same
-410 Gone or guard refusal 3 times in a row, or 404 Not Found 30 times in a row with no success
-for 7 days. Transient failures (5xx, 429, timeouts, connection errors, unparsable documents) back
-off, up to ``max_interval``, and never retire a feed.
+Only failures that will not heal by waiting retire a feed (``bot/feeds/retirement.py``);
+transient ones back off, up to ``max_interval``.
 
 Results are written in this order: an answer with a body is ingested and recorded in one
 transaction; a 304 only moves the feed's clock, so it waits in a small buffer written in one
@@ -35,6 +33,7 @@ from bot.errors import FeedError
 from bot.feeds.fetch import FetchResult, HTTPStatusError
 from bot.feeds.fulltext import FullText
 from bot.feeds.parse import ParsedFeed
+from bot.feeds.retirement import failure_message, repeats, retirement_for
 from bot.ingest import Ingestor
 from bot.metrics import Metrics
 from bot.model import Alert
@@ -43,7 +42,7 @@ from bot.store import alerts as outbox
 from bot.store import feeds as feed_store
 from bot.store.feeds import FeedRow, NotModified
 
-__all__ = ["PollOutcome", "Poller", "Retirement", "next_delay", "retirement_for"]
+__all__ = ["PollOutcome", "Poller", "next_delay"]
 
 log = logging.getLogger(__name__)
 
@@ -63,31 +62,6 @@ class PollOutcome:
     new_items: int = 0
     alerts: int = 0
     error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Retirement:
-    """When a repeated failure retires a feed: ``after`` times in a row, and no successful poll
-    for at least ``lasting`` (so a short poll interval cannot retire a feed within minutes)."""
-
-    after: int
-    lasting: timedelta = timedelta(0)
-
-    def reached(self, times: int, *, last_success: datetime, now: datetime) -> bool:
-        return times >= self.after and now - last_success >= self.lasting
-
-
-GONE = Retirement(after=3)  # 410 Gone, a refused address: the publisher's (or the guard's) word
-NOT_FOUND = Retirement(after=30, lasting=timedelta(days=7))  # a 404 may be a botched deploy
-
-
-def retirement_for(error: FeedError) -> Retirement | None:
-    """The rule that retires a feed failing this way, or ``None``: transient, never retired."""
-    if error.permanent:
-        return GONE
-    if isinstance(error, HTTPStatusError) and error.status == 404:
-        return NOT_FOUND
-    return None
 
 
 def next_delay(
@@ -390,7 +364,7 @@ class Poller:
         now = self._clock()
         retirement = retirement_for(error)
         reason = str(error).removesuffix(": feed retired")
-        new_streak = retirement is not None and not _repeats(feed, reason)
+        new_streak = retirement is not None and not repeats(feed, reason)
         errors = 1 if new_streak else feed.error_count + 1
         delay = next_delay(
             self._settings,
@@ -402,7 +376,7 @@ class Poller:
         retire = retirement is not None and retirement.reached(
             errors, last_success=last_success, now=now
         )
-        message = _failure_message(reason, errors, retirement, retire=retire)
+        message = failure_message(reason, errors, retirement, retire=retire)
         async with self._engine.begin() as conn:
             await feed_store.record_failure(
                 conn,
@@ -430,31 +404,3 @@ def _confirmed_warning(feed: FeedRow) -> str | None:
     the 304 does not confirm.
     """
     return feed.last_error if not feed.error_count else None
-
-
-def _repeats(feed: FeedRow, reason: str) -> bool:
-    """True when the feed's previous poll failed for this same reason.
-
-    ``_failure_message`` writes the reason first, so the previous record begins with it exactly
-    when the previous poll failed the same way; anything else in between starts a new streak.
-    """
-    return bool(feed.error_count) and (feed.last_error or "").startswith(reason)
-
-
-def _failure_message(
-    reason: str, errors: int, retirement: Retirement | None, *, retire: bool
-) -> str:
-    """The feed's ``last_error``: "HTTP 410 Gone (3 times): feed retired" once it is retired.
-
-    A failure that can retire the feed says how close it is; fetch's own ": feed retired" (a
-    410 read on its own, as ``wirewatch check-feed`` shows it) is dropped by the caller, since
-    until the last time the feed is still polled.
-    """
-    if retirement is None:
-        return reason
-    if retire:
-        return f"{reason} ({errors} times): feed retired"
-    if errors < retirement.after:
-        return f"{reason} ({errors} of {retirement.after} before the feed is retired)"
-    days = retirement.lasting.days
-    return f"{reason} ({errors} times; the feed is retired once it has failed for {days} days)"
