@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.metrics import Metrics
 from bot.model import Item, Match, Topic
-from bot.quiet import hold_quiet_alerts
-from bot.route import MatchedItem, route, story_key
+from bot.quiet import hold_in_quiet_hours
+from bot.route import MatchedItem, route, story_key, with_summaries
 from bot.store import alerts as outbox
 from bot.store.chats import subscribers_by_topic
 from bot.store.items import StoredItem, insert_new_items
@@ -89,17 +89,23 @@ class Ingestor:
             conn, {match.topic_id for entry in matched for match in entry.matches}, now=now
         )
         await record_matches(conn, [(e.stored.id, m) for e in matched for m in e.matches], now=now)
-        new_alerts = combine_same_story(route(matched, subscribers, self._topics, self._summarize))
+        new_alerts = combine_same_story(route(matched, subscribers, self._topics))
         started = {story_key(e.stored.item, e.story_id) for e in matched if e.started_story}
         maybe_known = [new for new in new_alerts if new.story_key not in started]
         known = await known_stories(conn, maybe_known) if maybe_known else {}
         fresh = [new for new in new_alerts if (new.chat_pk, new.story_key) not in known]
-        updated = 0
-        for new in new_alerts:
-            if (new.chat_pk, new.story_key) in known:
-                updated += await add_sources(conn, known[new.chat_pk, new.story_key], new, now=now)
+        updated = await add_sources(
+            conn,
+            [
+                (known[n.chat_pk, n.story_key], n)
+                for n in new_alerts
+                if (n.chat_pk, n.story_key) in known
+            ],
+            now=now,
+        )
+        fresh = with_summaries(fresh, matched, self._summarize)
+        fresh = hold_in_quiet_hours(fresh, matched, subscribers, now=now)  # unless urgent
         queued = await outbox.enqueue_alerts(conn, fresh, now=now)
-        await hold_quiet_alerts(conn, fresh, matched, now=now)  # unless a topic is urgent
         return IngestResult(len(stored), len(matched), queued, updated)
 
     async def _cluster(

@@ -8,14 +8,14 @@ follows, the chat still gets one alert, naming every topic.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.model import Alert, Delivery, Item, Match, Topic
 from bot.store.alerts import NewAlert
 from bot.store.chats import Subscriber
 from bot.store.items import StoredItem
 
-__all__ = ["MatchedItem", "route", "story_key"]
+__all__ = ["MatchedItem", "route", "story_key", "with_summaries"]
 
 Summarizer = Callable[[Item, Match | None], str]
 
@@ -40,8 +40,8 @@ def route(
     matched: Sequence[MatchedItem],
     subscribers: Mapping[str, Sequence[Subscriber]],
     topics: Mapping[str, Topic],
-    summarize: Summarizer,
 ) -> list[NewAlert]:
+    """The alerts, without summaries yet (``with_summaries``: only those that will be queued)."""
     alerts: list[NewAlert] = []
     for entry in matched:
         by_chat: dict[int, tuple[Subscriber, list[Match]]] = {}
@@ -51,7 +51,7 @@ def route(
                     continue
                 by_chat.setdefault(subscriber.chat_pk, (subscriber, []))[1].append(match)
         for subscriber, chat_matches in by_chat.values():
-            alert = _build_alert(entry.stored.item, subscriber, chat_matches, topics, summarize)
+            alert = _build_alert(entry.stored.item, subscriber, chat_matches, topics)
             alerts.append(
                 NewAlert(
                     subscriber.chat_pk,
@@ -63,12 +63,29 @@ def route(
     return alerts
 
 
+def with_summaries(
+    new_alerts: Sequence[NewAlert], matched: Sequence[MatchedItem], summarize: Summarizer
+) -> list[NewAlert]:
+    """The alerts with their summaries: of the item's match for the alert's first topic.
+
+    Written after the story checks, for the alerts that will be queued only: a report that
+    adds its source to an alert the chat already has needs no summary.
+    """
+    reports: dict[tuple[int | None, str], tuple[Item, Match]] = {
+        (e.stored.id, m.topic_id): (e.stored.item, m) for e in matched for m in e.matches
+    }
+    summarized = []
+    for new in new_alerts:
+        item, match = reports[new.item_id, new.alert.topic_id]
+        summarized.append(replace(new, alert=replace(new.alert, summary=summarize(item, match))))
+    return summarized
+
+
 def _build_alert(
     item: Item,
     subscriber: Subscriber,
     matches: Sequence[Match],
     topics: Mapping[str, Topic],
-    summarize: Summarizer,
 ) -> Alert:
     first = matches[0]
     names = [topics[m.topic_id].name if m.topic_id in topics else m.topic_id for m in matches]
@@ -78,7 +95,7 @@ def _build_alert(
         topic_id=first.topic_id,
         topic_name=", ".join(names),
         title=item.title,
-        summary=summarize(item, first),
+        summary="",
         links=(item.url,) if item.url else (),
         published=item.published,
         why=why,

@@ -80,11 +80,11 @@ async def route(
     )
     async with engine.begin() as conn:
         known = await story_alerts.known_stories(conn, new)
-        updated = 0
-        for entry in new:
-            if (entry.chat_pk, entry.story_key) in known:
-                story = known[entry.chat_pk, entry.story_key]
-                updated += await story_alerts.add_sources(conn, story, entry, now=at)
+        updated = await story_alerts.add_sources(
+            conn,
+            [(known[e.chat_pk, e.story_key], e) for e in new if (e.chat_pk, e.story_key) in known],
+            now=at,
+        )
         fresh = [entry for entry in new if (entry.chat_pk, entry.story_key) not in known]
         queued = await outbox.enqueue_alerts(conn, fresh, now=at)
     return queued, updated

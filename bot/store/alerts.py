@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.model import Alert, ChatRef, Platform
 from bot.store.digest_payload import kind_fields, kind_payload
+from bot.store.quiet import HELD
 from bot.store.tables import alerts, chats
 
 __all__ = [
@@ -42,6 +43,7 @@ class NewAlert:
     item_id: int | None  # None for notices about the bot itself, e.g. a failing feed
     story_key: str
     alert: Alert
+    held_until: datetime | None = None  # queued held until then: the chat's quiet hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +122,9 @@ def _alert_row(new: NewAlert, now: datetime) -> dict[str, Any]:
         "topic_id": new.alert.topic_id,
         "story_key": new.story_key,
         "payload": alert_to_payload(new.alert),
-        "status": "pending",
+        "status": "pending" if new.held_until is None else HELD,
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": now if new.held_until is None else new.held_until,
         "created_at": now,
     }
 

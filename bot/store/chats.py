@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.model import ChatRef, Delivery, Platform, Topic
@@ -15,6 +15,7 @@ from bot.store.tables import chats, subscriptions, topics
 
 __all__ = [
     "ChatRow",
+    "Quiet",
     "Subscriber",
     "SubscriptionRow",
     "count_subscriptions",
@@ -35,10 +36,21 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
+class Quiet:
+    """A chat's quiet hours: minutes after local midnight in ``timezone``."""
+
+    timezone: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
 class Subscriber:
     chat_pk: int
     chat: ChatRef
     delivery: Delivery
+    urgent: bool = False  # the chat marked this topic urgent: it breaks through quiet hours
+    quiet: Quiet | None = None  # the chat's quiet hours, if it has some
 
 
 async def ensure_chat(
@@ -138,33 +150,61 @@ async def list_subscriptions(conn: AsyncConnection, chat_pk: int) -> list[Subscr
     return [SubscriptionRow(row.topic_id, Delivery(row.delivery), row.muted_until) for row in rows]
 
 
+_SUBSCRIBERS = (
+    select(
+        subscriptions.c.topic_id,
+        subscriptions.c.delivery,
+        subscriptions.c.urgent,
+        chats.c.id,
+        chats.c.platform,
+        chats.c.chat_id,
+        chats.c.timezone,
+        chats.c.quiet_start,
+        chats.c.quiet_end,
+    )
+    .join(chats, chats.c.id == subscriptions.c.chat_id)
+    .where(
+        subscriptions.c.topic_id.in_(bindparam("topics", expanding=True)),
+        chats.c.active,
+        ~chats.c.paused,
+    )
+    .order_by(chats.c.id)
+)
+# Built once, not per call: on the ingest path, building a statement cost as much as running it.
+_UNMUTED_SUBSCRIBERS = _SUBSCRIBERS.where(
+    or_(subscriptions.c.muted_until.is_(None), subscriptions.c.muted_until <= bindparam("now"))
+)
+
+
 async def subscribers_by_topic(
     conn: AsyncConnection, topic_ids: Iterable[str], *, now: datetime | None = None
 ) -> dict[str, list[Subscriber]]:
-    """Active, unpaused chats subscribed to each topic (and, given ``now``, not muting it)."""
+    """Active, unpaused chats subscribed to each topic (and, given ``now``, not muting it).
+
+    Each comes with what routing needs to know of the chat: its quiet hours and whether it
+    marked the topic urgent, so one query serves the whole ingest.
+    """
     wanted = list(set(topic_ids))
     if not wanted:
         return {}
-    query = (
-        select(
-            subscriptions.c.topic_id,
-            subscriptions.c.delivery,
-            chats.c.id,
-            chats.c.platform,
-            chats.c.chat_id,
-        )
-        .join(chats, chats.c.id == subscriptions.c.chat_id)
-        .where(subscriptions.c.topic_id.in_(wanted), chats.c.active, ~chats.c.paused)
-        .order_by(chats.c.id)
-    )
-    if now is not None:
-        muted = subscriptions.c.muted_until
-        query = query.where(or_(muted.is_(None), muted <= now))
-    rows = await conn.execute(query)
+    if now is None:
+        rows = await conn.execute(_SUBSCRIBERS, {"topics": wanted})
+    else:
+        rows = await conn.execute(_UNMUTED_SUBSCRIBERS, {"topics": wanted, "now": now})
     found: dict[str, list[Subscriber]] = defaultdict(list)
+    chat_refs: dict[int, ChatRef] = {}
     for row in rows:
-        chat = ChatRef(Platform(row.platform), row.chat_id)
-        found[row.topic_id].append(Subscriber(row.id, chat, Delivery(row.delivery)))
+        chat = chat_refs.get(row.id)
+        if chat is None:
+            chat = chat_refs[row.id] = ChatRef(Platform(row.platform), row.chat_id)
+        quiet = (
+            Quiet(row.timezone, row.quiet_start, row.quiet_end)
+            if row.quiet_start is not None and row.quiet_end is not None
+            else None
+        )
+        found[row.topic_id].append(
+            Subscriber(row.id, chat, Delivery(row.delivery), bool(row.urgent), quiet)
+        )
     return found
 
 

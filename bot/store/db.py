@@ -19,6 +19,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.errors import ConfigError
+from bot.store.sqlite_driver import one_hop_dbapi
 
 __all__ = ["create_engine", "migrate"]
 
@@ -48,6 +49,8 @@ def create_engine(url: str) -> AsyncEngine:
             if "uri" not in parsed.query:
                 _open_sqlite_file(database)
         kwargs["connect_args"] = {"timeout": 30}
+        if parsed.get_driver_name() == "aiosqlite":
+            kwargs["module"] = one_hop_dbapi()
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(parsed, **kwargs)

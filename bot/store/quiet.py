@@ -10,7 +10,7 @@ turned quiet hours off.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,10 +21,8 @@ from bot.store.tables import alerts, chats, subscriptions
 
 __all__ = [
     "HELD",
-    "Hold",
     "QuietSetting",
     "get_quiet",
-    "hold_alerts",
     "quiet_settings",
     "release_held_alerts",
     "set_quiet",
@@ -101,36 +99,6 @@ async def urgent_topics_by_chat(
     for row in rows:
         found.setdefault(row.chat_id, set()).add(row.topic_id)
     return found
-
-
-@dataclass(frozen=True, slots=True)
-class Hold:
-    chat_pk: int
-    story_key: str
-    until: datetime
-
-
-async def hold_alerts(conn: AsyncConnection, holds: Sequence[Hold], *, now: datetime) -> int:
-    """Hold alerts queued at ``now`` until the end of quiet hours; how many were held.
-
-    Only rows queued in this same instant are touched, so an alert already in the outbox for
-    the same story (queued earlier, maybe sent) is left as it is.
-    """
-    held = 0
-    for hold in holds:
-        result = await conn.execute(
-            update(alerts)
-            .where(
-                alerts.c.chat_id == hold.chat_pk,
-                alerts.c.story_key == hold.story_key,
-                alerts.c.status == "pending",
-                alerts.c.attempts == 0,
-                alerts.c.created_at == now,
-            )
-            .values(status=HELD, next_attempt_at=hold.until)
-        )
-        held += result.rowcount or 0
-    return held
 
 
 async def release_held_alerts(

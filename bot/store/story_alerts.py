@@ -18,7 +18,7 @@ from itertools import product
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import case, select
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -74,6 +74,24 @@ def combine_same_story(new_alerts: Sequence[NewAlert]) -> list[NewAlert]:
     return list(combined.values())
 
 
+_KNOWN = select(
+    alerts.c.id,
+    alerts.c.chat_id,
+    alerts.c.story_key,
+    alerts.c.status,
+    alerts.c.payload,
+    alerts.c.sent_at,
+).where(
+    alerts.c.story_key.in_(bindparam("keys", expanding=True)),
+    alerts.c.chat_id.in_(bindparam("chats", expanding=True)),
+)
+_SET_PAYLOAD = (
+    update(alerts)
+    .where(alerts.c.id == bindparam("alert_id"))
+    .values(payload=bindparam("payload", type_=alerts.c.payload.type))
+)
+
+
 async def known_stories(
     conn: AsyncConnection, new_alerts: Sequence[NewAlert]
 ) -> dict[tuple[int, str], KnownStory]:
@@ -85,16 +103,7 @@ async def known_stories(
     # Two IN lists, not one of pairs: both use the (chat, story) index on every backend; the
     # few pairs the cross product adds are dropped below.
     for key_chunk, chat_chunk in product(_chunks(keys, 400), _chunks(chats, 2000)):
-        rows = await conn.execute(
-            select(
-                alerts.c.id,
-                alerts.c.chat_id,
-                alerts.c.story_key,
-                alerts.c.status,
-                alerts.c.payload,
-                alerts.c.sent_at,
-            ).where(alerts.c.story_key.in_(key_chunk), alerts.c.chat_id.in_(chat_chunk))
-        )
+        rows = await conn.execute(_KNOWN, {"keys": key_chunk, "chats": chat_chunk})
         for row in rows:
             if (row.chat_id, row.story_key) in wanted:
                 found[(row.chat_id, row.story_key)] = KnownStory(
@@ -104,53 +113,61 @@ async def known_stories(
 
 
 async def add_sources(
-    conn: AsyncConnection, known: KnownStory, new: NewAlert, *, now: datetime
-) -> bool:
-    """Add ``new``'s source to the chat's alert for its story; True when it was a new source.
+    conn: AsyncConnection, reports: Sequence[tuple[KnownStory, NewAlert]], *, now: datetime
+) -> int:
+    """Add each new report's source to the chat's alert for its story; how many gained one.
 
-    A failed alert is left alone: the chat never saw the story, and the failure is on record.
+    At most one report per alert (``combine_same_story`` first). A failed alert is left alone:
+    the chat never saw the story, and the failure is on record. Written in two statements
+    whatever the count: the payloads, then the edits of alerts already delivered.
     """
-    if known.status == "failed":
-        return False
-    links, sources = _merged(
-        list(known.payload.get("links", ())),
-        list(known.payload.get("source_titles", ())),
-        new.alert.links,
-        new.alert.source_titles,
-    )
-    if links is None or sources is None:
-        return False
-    payload = {**known.payload, "links": links, "source_titles": sources}
-    await conn.execute(alerts.update().where(alerts.c.id == known.id).values(payload=payload))
-    delivered = known.status in ("sending", "sent")
-    if delivered and (known.sent_at is None or now - known.sent_at < EDIT_WINDOW):
-        await _queue_edit(conn, known, new, payload, now=now)
-    return True
+    payloads: list[dict[str, Any]] = []
+    edits: list[dict[str, Any]] = []
+    for known, new in reports:
+        if known.status == "failed":
+            continue
+        links, sources = _merged(
+            list(known.payload.get("links", ())),
+            list(known.payload.get("source_titles", ())),
+            new.alert.links,
+            new.alert.source_titles,
+        )
+        if links is None or sources is None:
+            continue
+        payload = {**known.payload, "links": links, "source_titles": sources}
+        payloads.append({"alert_id": known.id, "payload": payload})
+        delivered = known.status in ("sending", "sent")
+        if delivered and (known.sent_at is None or now - known.sent_at < EDIT_WINDOW):
+            edits.append(_edit_row(known, new, payload, now=now))
+    if payloads:
+        await conn.execute(_SET_PAYLOAD, payloads)
+    if edits:
+        await conn.execute(_QUEUE_EDIT[conn.dialect.name], edits)
+    return len(payloads)
 
 
-async def _queue_edit(
-    conn: AsyncConnection,
-    known: KnownStory,
-    new: NewAlert,
-    payload: dict[str, Any],
-    *,
-    now: datetime,
-) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(alerts).values(
-        chat_id=new.chat_pk,
-        item_id=new.item_id,
-        topic_id=new.alert.topic_id,
-        story_key=new.story_key + EDIT_SUFFIX,
-        payload=payload,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now + EDIT_DELAY,
-        created_at=now,
-        edit_of=known.id,
-    )
+def _edit_row(
+    known: KnownStory, new: NewAlert, payload: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    return {
+        "chat_id": new.chat_pk,
+        "item_id": new.item_id,
+        "topic_id": new.alert.topic_id,
+        "story_key": new.story_key + EDIT_SUFFIX,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now + EDIT_DELAY,
+        "created_at": now,
+        "edit_of": known.id,
+    }
+
+
+def _queue_edit_statement(dialect: Any) -> Any:
+    """Insert an edit, or update the one already waiting for the story, unless it failed."""
+    statement = dialect.insert(alerts)
     waiting = alerts.c.status == "pending"
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["chat_id", "story_key"],
         set_={
             "payload": statement.excluded.payload,
@@ -164,7 +181,12 @@ async def _queue_edit(
         },
         where=alerts.c.status != "failed",
     )
-    await conn.execute(statement)
+
+
+_QUEUE_EDIT = {
+    "postgresql": _queue_edit_statement(postgresql),
+    "sqlite": _queue_edit_statement(sqlite),
+}
 
 
 def _merged(
