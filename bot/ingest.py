@@ -13,7 +13,7 @@ feed's backlog on first fetch, or a re-surfaced archive entry) are stored but ne
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -25,9 +25,8 @@ from bot.quiet import hold_in_quiet_hours
 from bot.route import MatchedItem, route, story_key, with_summaries
 from bot.store import alerts as outbox
 from bot.store.chats import subscribers_by_topic
-from bot.store.items import StoredItem, insert_new_items
+from bot.store.items import StoredItem, insert_items, unique_within_batch, unstored_items
 from bot.store.matches import record_matches
-from bot.store.stories import set_story_ids
 from bot.store.story_alerts import add_sources, combine_same_story, known_stories
 from bot.stories.tracker import StoryTracker, identity
 
@@ -76,15 +75,19 @@ class Ingestor:
         now: datetime,
         first_fetch: bool,
     ) -> IngestResult:
-        stored = await insert_new_items(conn, feed_id, items, now=now)
-        alertable = [entry for entry in stored if self._fresh(entry.item, now, first_fetch)]
-        matched = self._match(alertable)
+        unstored = await unstored_items(conn, feed_id, unique_within_batch(items))
+        found = self._match([item for item in unstored if self._fresh(item, now, first_fetch)])
+        stories = await self._cluster(conn, feed_id, found, now) if found else {}
+        stored = await insert_items(
+            conn, feed_id, unstored, now=now, story_ids={k: s.id for k, s in stories.items()}
+        )
+        if self._stories is not None and stored:
+            self._stories.stored([entry.id for entry in stored], now=now)
+        matched = _matched(stored, found, stories)
         if self._metrics is not None:
             for entry in matched:
                 for match in entry.matches:
                     self._metrics.matches.labels(match.topic_id).inc()
-        if matched and self._stories is not None:
-            matched = await self._cluster(conn, feed_id, matched, now)
         subscribers = await subscribers_by_topic(
             conn, {match.topic_id for entry in matched for match in entry.matches}, now=now
         )
@@ -109,18 +112,18 @@ class Ingestor:
         return IngestResult(len(stored), len(matched), queued, updated)
 
     async def _cluster(
-        self, conn: AsyncConnection, feed_id: int, matched: list[MatchedItem], now: datetime
-    ) -> list[MatchedItem]:
-        """Give each matched item its story, and record it."""
-        assert self._stories is not None
+        self, conn: AsyncConnection, feed_id: int, found: Sequence[Found], now: datetime
+    ) -> dict[str, _Story]:
+        """Each matched item's story, by item key, decided before the item is stored with it."""
+        if self._stories is None:
+            return {}
         await self._stories.sync(conn, now=now)
-        clustered = []
-        for entry in matched:
-            story = self._stories.assign(feed_id, entry.stored.id, entry.stored.item, now=now)
-            started = story == identity(feed_id, entry.stored.item)  # no chat has heard of it
-            clustered.append(replace(entry, story_id=story, started_story=started))
-        await set_story_ids(conn, [(e.stored.id, e.story_id) for e in clustered if e.story_id])
-        return clustered
+        stories = {}
+        for item, _ in found:
+            story = self._stories.assign(feed_id, item)
+            # an item whose story is named after itself started it: no chat has heard of it
+            stories[item.key] = _Story(story, started=story == identity(feed_id, item))
+        return stories
 
     def _fresh(self, item: Item, now: datetime, first_fetch: bool) -> bool:
         if item.published is None:
@@ -128,10 +131,42 @@ class Ingestor:
         limit = self._first_fetch_max_age if first_fetch else self._max_item_age
         return now - item.published <= limit
 
-    def _match(self, stored: Sequence[StoredItem]) -> list[MatchedItem]:
-        matched = []
-        for entry in stored:
-            matches = tuple(self._matcher.match(entry.item))
+    def _match(self, items: Sequence[Item]) -> list[Found]:
+        """The items that match some topic, with their matches, in feed order."""
+        found = []
+        for item in items:
+            matches = tuple(self._matcher.match(item))
             if matches:
-                matched.append(MatchedItem(entry, matches))
-        return matched
+                found.append((item, matches))
+        return found
+
+
+Found = tuple[Item, tuple[Match, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Story:
+    id: str
+    started: bool
+
+
+def _matched(
+    stored: Sequence[StoredItem], found: Sequence[Found], stories: Mapping[str, _Story]
+) -> list[MatchedItem]:
+    """The matched items that were stored here (not by another instance meanwhile)."""
+    ids = {entry.item.key: entry.id for entry in stored}
+    matched = []
+    for item, matches in found:
+        item_id = ids.get(item.key)
+        if item_id is None:
+            continue
+        story = stories.get(item.key)
+        matched.append(
+            MatchedItem(
+                StoredItem(item_id, item),
+                matches,
+                story_id=story.id if story else None,
+                started_story=story.started if story else False,
+            )
+        )
+    return matched

@@ -9,8 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import Feed, Item
 from bot.store import feeds as feed_store
-from bot.store.items import insert_new_items
-from bot.store.stories import set_story_ids
+from bot.store.items import insert_items
 from bot.store.tables import items
 from bot.stories.tracker import StoryTracker
 
@@ -53,13 +52,13 @@ GRAIN = report(
 
 
 async def ingest(engine: AsyncEngine, tracker: StoryTracker, item: Item) -> str:
-    """What ingest does for one matched item: store it, cluster it, record its story."""
+    """What ingest does for one matched item: cluster it, store it with its story."""
     async with engine.begin() as conn:
         feed = await feed_store.add_feed(conn, Feed(item.feed_url), now=NOW)
-        (stored,) = await insert_new_items(conn, feed.id, [item], now=NOW)
         await tracker.sync(conn, now=NOW)
-        story = tracker.assign(feed.id, stored.id, item, now=NOW)
-        await set_story_ids(conn, [(stored.id, story)])
+        story = tracker.assign(feed.id, item)
+        (stored,) = await insert_items(conn, feed.id, [item], now=NOW, story_ids={item.key: story})
+        tracker.stored([stored.id], now=NOW)
     return story
 
 

@@ -8,7 +8,7 @@ recording the same poll still store each item once and only one of them sees it 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.model import Item
 from bot.store.tables import feeds, items
 
-__all__ = ["StoredItem", "insert_new_items", "recent_items", "unstored_items"]
+__all__ = [
+    "StoredItem",
+    "insert_items",
+    "insert_new_items",
+    "recent_items",
+    "unique_within_batch",
+    "unstored_items",
+]
 
 CHUNK_ROWS = 500
 """Rows per statement: 500 × 9 columns stays far below SQLite's 32,766 bound variables."""
@@ -52,30 +59,43 @@ class StoredItem:
 async def insert_new_items(
     conn: AsyncConnection, feed_id: int, candidates: Sequence[Item], *, now: datetime
 ) -> list[StoredItem]:
-    """Store the items this feed has not seen before; return those, in feed order.
-
-    Written in chunks, each one multi-row statement, because a round trip per item was most of
-    the cost of an ingest.
-    """
-    unique = _unique_within_batch(candidates)
-    stored: list[StoredItem] = []
-    for start in range(0, len(unique), CHUNK_ROWS):
-        chunk = unique[start : start + CHUNK_ROWS]
-        fresh = await _not_yet_known(conn, feed_id, chunk)
-        ids = await _insert_skipping_conflicts(conn, feed_id, fresh, now=now)
-        stored.extend(StoredItem(ids[item.key], item) for item in fresh if item.key in ids)
-    return stored
+    """Store the items this feed has not seen before; return those, in feed order."""
+    unstored = await unstored_items(conn, feed_id, unique_within_batch(candidates))
+    return await insert_items(conn, feed_id, unstored, now=now)
 
 
 async def unstored_items(
     conn: AsyncConnection, feed_id: int, candidates: Sequence[Item]
 ) -> list[Item]:
     """The candidates this feed has not stored yet, in feed order, storing nothing: a poll asks
-    before its transaction, to fetch full text for new items only."""
+    before its transaction, to fetch full text for new items only, and ingest asks before it
+    matches and clusters them, so an item is written once, with its story."""
     unstored: list[Item] = []
     for start in range(0, len(candidates), CHUNK_ROWS):
         unstored += await _not_yet_known(conn, feed_id, candidates[start : start + CHUNK_ROWS])
     return unstored
+
+
+async def insert_items(
+    conn: AsyncConnection,
+    feed_id: int,
+    unstored: Sequence[Item],
+    *,
+    now: datetime,
+    story_ids: Mapping[str, str] | None = None,
+) -> list[StoredItem]:
+    """Store items ``unstored_items`` found new; return those stored, in feed order.
+
+    ``story_ids``: item key → story id, written with the item. An item another instance stored
+    meanwhile is skipped (not new here). Written in chunks, each one multi-row statement,
+    because a round trip per item was most of the cost of an ingest.
+    """
+    stored: list[StoredItem] = []
+    for start in range(0, len(unstored), CHUNK_ROWS):
+        chunk = unstored[start : start + CHUNK_ROWS]
+        ids = await _insert_skipping_conflicts(conn, feed_id, chunk, now=now, story_ids=story_ids)
+        stored.extend(StoredItem(ids[item.key], item) for item in chunk if item.key in ids)
+    return stored
 
 
 async def _not_yet_known(conn: AsyncConnection, feed_id: int, chunk: Sequence[Item]) -> list[Item]:
@@ -101,7 +121,12 @@ async def _not_yet_known(conn: AsyncConnection, feed_id: int, chunk: Sequence[It
 
 
 async def _insert_skipping_conflicts(
-    conn: AsyncConnection, feed_id: int, fresh: Sequence[Item], *, now: datetime
+    conn: AsyncConnection,
+    feed_id: int,
+    fresh: Sequence[Item],
+    *,
+    now: datetime,
+    story_ids: Mapping[str, str] | None,
 ) -> dict[str, int]:
     """Insert in feed order, skipping keys another instance stored meanwhile; key → new id.
 
@@ -111,11 +136,14 @@ async def _insert_skipping_conflicts(
     if not fresh:
         return {}
     statement = _INSERT[conn.dialect.name]
-    rows = await conn.execute(statement, [_item_row(feed_id, item, now) for item in fresh])
+    stories = story_ids or {}
+    rows = await conn.execute(
+        statement, [_item_row(feed_id, item, now, stories.get(item.key)) for item in fresh]
+    )
     return {row.key: row.id for row in rows}
 
 
-def _item_row(feed_id: int, item: Item, now: datetime) -> dict[str, Any]:
+def _item_row(feed_id: int, item: Item, now: datetime, story_id: str | None) -> dict[str, Any]:
     return {
         "feed_id": feed_id,
         "key": item.key,
@@ -126,10 +154,12 @@ def _item_row(feed_id: int, item: Item, now: datetime) -> dict[str, Any]:
         "language": item.language,
         "author": item.author,
         "fetched_at": now,
+        "story_id": story_id,
     }
 
 
-def _unique_within_batch(candidates: Sequence[Item]) -> list[Item]:
+def unique_within_batch(candidates: Sequence[Item]) -> list[Item]:
+    """The candidates less repeats of a key or URL earlier in the same batch."""
     seen_keys: set[str] = set()
     seen_urls: set[str] = set()
     unique = []

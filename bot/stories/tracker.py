@@ -56,11 +56,15 @@ class StoryTracker:
             self._swept_at = now
         return read
 
-    def assign(self, feed_id: int, item_id: int, item: Item, *, now: datetime) -> str:
-        """The story id of a new item of feed ``feed_id``, stored as ``item_id``."""
-        self._known[item_id] = now
-        self._newest = max(self._newest, item_id)
+    def assign(self, feed_id: int, item: Item) -> str:
+        """The story id of a new item of feed ``feed_id``; it is stored with it (``stored``)."""
         return self._clusterer.assign(item, key=identity(feed_id, item))
+
+    def stored(self, item_ids: Sequence[int], *, now: datetime) -> None:
+        """The items just assigned were stored with these ids: ``sync`` must not read them back."""
+        for item_id in item_ids:
+            self._known[item_id] = now
+        self._newest = max([self._newest, *item_ids])
 
     async def _read(
         self, conn: AsyncConnection, *, after_id: int, since: datetime, now: datetime
