@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,6 +29,8 @@ from bot.chat.console import CONSOLE_CHAT, ConsoleChannel
 from bot.clock import utcnow
 from bot.delivery.digest_messages import digest_messages
 from bot.delivery.outbox import Deliverer
+from bot.delivery.redis_pacing import connect as connect_redis
+from bot.delivery.redis_pacing import paced_through_redis
 from bot.delivery.shared_pacing import paced_for_replicas
 from bot.digest.leading import SYNC_SECONDS, LeaderDigestHooks
 from bot.digest.runner import DigestRunner
@@ -99,9 +102,13 @@ class App:
             health=self.readiness,
         )
         self._build_platforms()  # before the deliverer, which keeps the channels it is given
+        self.redis: Redis | None = connect_redis(settings.redis_url) if settings.redis_url else None
         self.deliverer = Deliverer(
             self.engine,
-            paced_for_replicas(self.channels, self.engine),  # per-chat gaps across replicas
+            # flood limits across replicas: through Redis if there is one, else the store's
+            paced_through_redis(self.channels, self.redis)
+            if self.redis is not None
+            else paced_for_replicas(self.channels, self.engine),
             backoff=timedelta(seconds=settings.delivery.backoff),
             lease=timedelta(seconds=settings.delivery.lease),
             metrics=self.metrics,
@@ -287,6 +294,8 @@ class App:
         self.parser.close()
         for channel in self.channels.values():
             await channel.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.engine.dispose()
         log.info("Wirewatch stopped")
 
@@ -334,6 +343,8 @@ class App:
             "database": await self._database_answers(),
             "scheduler": self.scheduler.running or not self.options.start_scheduler,
         }
+        if self.redis is not None:
+            checks["redis"] = await self._redis_answers(self.redis)
         for platform, channel in self.channels.items():
             checks[f"platform:{platform}"] = not getattr(channel, "auth_failed", False)
         for binding in self.bindings:
@@ -345,6 +356,15 @@ class App:
         try:
             async with asyncio.timeout(2), self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    @staticmethod
+    async def _redis_answers(redis: Redis) -> bool:
+        try:
+            async with asyncio.timeout(2):
+                await redis.ping()
         except Exception:
             return False
         return True

@@ -37,6 +37,7 @@ CONVENTIONAL_ENV: dict[str, tuple[str, ...]] = {
     "SLACK_APP_TOKEN": ("slack", "app_token"),
     "SLACK_API_BASE_URL": ("slack", "api_base_url"),
     "DATABASE_URL": ("database_url",),
+    "REDIS_URL": ("redis_url",),
 }
 
 
@@ -149,6 +150,11 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///./data/wirewatch.db"
+    redis_url: str | None = Field(
+        None,
+        description="redis://… shared by the replicas for flood limits (the bot's 30 messages a "
+        "second, each chat's gap); without it each replica keeps the bot's limit alone",
+    )
     feeds_file: str | None = Field(
         "feeds.opml", description="OPML with default feeds, relative to the config file"
     )

@@ -18,14 +18,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.chat.base import Channel
 from bot.clock import utcnow
-from bot.model import Alert, ChatRef, Platform
+from bot.delivery.paced import PacedChannel
+from bot.model import ChatRef, Platform
 from bot.store.tables import alerts, chats
 
 __all__ = ["SharedPacing", "chat_interval", "paced_for_replicas"]
@@ -44,7 +44,7 @@ def chat_interval(chat: ChatRef) -> float:
     return 0.0
 
 
-class SharedPacing:
+class SharedPacing(PacedChannel):
     """A channel that first waits until the chat's shared per-chat interval has passed."""
 
     def __init__(
@@ -54,24 +54,9 @@ class SharedPacing:
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.platform = channel.platform
-        self._channel = channel
+        super().__init__(channel)
         self._engine = engine
         self._clock = clock
-
-    def __getattr__(self, name: str) -> Any:  # auth_failed, bot … of the wrapped channel
-        return getattr(self._channel, name)
-
-    async def send_alert(self, alert: Alert) -> str | None:
-        await self._wait_turn(alert.chat)
-        return await self._channel.send_alert(alert)
-
-    async def edit_alert(self, alert: Alert, message_id: str) -> None:
-        await self._wait_turn(alert.chat)
-        await self._channel.edit_alert(alert, message_id)
-
-    async def aclose(self) -> None:
-        await self._channel.aclose()
 
     async def _wait_turn(self, chat: ChatRef) -> None:
         interval = chat_interval(chat)
