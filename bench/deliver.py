@@ -16,6 +16,9 @@ Slack chat.postMessage 1/s per channel (bursts of 3). Time runs at the real spee
   time, in order, so this measures per-channel pacing.
 - Baseline, same run: raw ``send_alert`` calls through a channel of its own (all chats at once,
   each chat's alerts in order), no outbox, no store.
+- ``--replicas N --redis URL``: N deliverers (N channels, one bot token) drain one outbox
+  together, each send paced through Redis (``bot/delivery/redis_pacing.py``); the same run
+  without Redis is the baseline: each replica then keeps the bot's 30/s on its own.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from bot.chat.slack import SlackChannel  # noqa: E402
 from bot.chat.telegram import TelegramChannel  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.delivery.outbox import Deliverer  # noqa: E402
+from bot.delivery.redis_pacing import RedisPacing  # noqa: E402
+from bot.delivery.redis_pacing import connect as connect_redis  # noqa: E402
 from bot.model import Alert, ChatRef, Feed, Item, Platform  # noqa: E402
 from bot.store import alerts as outbox  # noqa: E402
 from bot.store import chats as chat_store  # noqa: E402
@@ -207,12 +212,63 @@ async def bench_slack(count: int, folder: Path) -> None:
     )
 
 
+async def bench_replicas(count: int, replicas: int, redis_url: str, folder: Path) -> None:
+    """One story to ``count`` chats, drained by ``replicas`` deliverers sharing one outbox."""
+    for shared in (True, False):
+        with FakeTelegram() as telegram:
+            ids = [20_000 + n for n in range(count)]
+            for chat_id in ids:
+                telegram.add_chat(chat_id)
+            chats = [ChatRef(Platform.TELEGRAM, str(chat_id)) for chat_id in ids]
+            engine = create_engine(f"sqlite+aiosqlite:///{folder / f'replicas-{shared}.db'}")
+            await migrate(engine)
+            await queue_stories(engine, chats, 1)
+            redis = connect_redis(redis_url) if shared else None
+            prefix = f"wirewatch-bench:{time.time()}:"  # slots of this run alone
+            channels: list[Channel] = [
+                TelegramChannel(telegram.token, telegram.base_url) for _ in range(replicas)
+            ]
+            deliverers = [
+                Deliverer(
+                    engine,
+                    {Platform.TELEGRAM: RedisPacing(c, redis, prefix=prefix)}
+                    if redis is not None
+                    else {Platform.TELEGRAM: c},
+                )
+                for c in channels
+            ]
+            stop = asyncio.Event()
+            started = time.perf_counter()
+            tasks = [asyncio.create_task(d.run(stop, idle=0.05)) for d in deliverers]
+            deadline = started + 30 + count / 10
+            while sum(d.sent for d in deliverers) < count and time.perf_counter() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            seconds = time.perf_counter() - started
+            stop.set()
+            await asyncio.gather(*tasks)
+            sent = sum(d.sent for d in deliverers)
+            for channel in channels:
+                await channel.aclose()
+            if redis is not None:
+                await redis.aclose()
+            await engine.dispose()
+            label = "paced through Redis" if shared else "baseline, each paced alone"
+            print(
+                f"{replicas} replicas, {label}: {sent:,} of {count:,} alerts in {seconds:.1f} s "
+                f"= {sent / seconds:.1f} msg/s in all; 429s answered by the fake: "
+                f"{telegram.throttled}"
+            )
+
+
 def _verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
 async def run(options: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as folder:
+        if options.replicas > 1:
+            await bench_replicas(options.chats, options.replicas, options.redis, Path(folder))
+            return
         await bench_telegram(options.chats, Path(folder))
         await bench_slack(options.channels, Path(folder))
 
@@ -222,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chats", type=int, help="Telegram chats (default 1,000; --quick 60)")
     parser.add_argument("--channels", type=int, help="Slack channels (default 200; --quick 20)")
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--replicas", type=int, default=1, help="deliverers sharing one bot")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="with --replicas")
     options = parser.parse_args(argv)
     if options.chats is None:
         options.chats = 60 if options.quick else 1_000

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import Alert, ChatRef, Delivery, Feed, Item, Platform, Topic
@@ -207,6 +208,32 @@ async def test_an_alert_claimed_by_a_crashed_sender_is_sent_again(engine: AsyncE
     assert while_leased == []
     assert [entry.id for entry in reclaimed] == [claimed[0].id]
     assert done == []
+
+
+async def test_deliverers_claiming_at_the_same_time_never_get_the_same_alert(
+    engine: AsyncEngine,
+) -> None:
+    """Two deliverers (two instances, or a bench's replicas) drain one outbox at once."""
+    for number in range(40):
+        await _queue(engine, ChatRef(Platform.TELEGRAM, str(100 + number)), [f"story {number}"])
+
+    async def claim() -> list[int]:
+        async with engine.begin() as conn:
+            entries = await outbox.claim_due_alerts(
+                conn, platforms=[Platform.TELEGRAM], now=NOW, limit=40, lease=timedelta(minutes=2)
+            )
+        return [entry.id for entry in entries]
+
+    async def connect() -> None:  # each deliverer has its connection open already
+        async with engine.connect() as conn:
+            await conn.execute(select(1))
+            await asyncio.sleep(0.05)
+
+    await asyncio.gather(*(connect() for _ in range(4)))
+    claims = await asyncio.gather(*(claim() for _ in range(4)))
+
+    claimed = [alert_id for ids in claims for alert_id in ids]
+    assert len(claimed) == len(set(claimed)) == 40  # each alert once, none left behind
 
 
 async def test_a_chat_waits_for_its_older_alert_to_be_retried(engine: AsyncEngine) -> None:

@@ -140,21 +140,49 @@ async def claim_due_alerts(
     """Lease due alerts (pending, retry due, or a lease that ran out after a crash).
 
     Only a chat's oldest unsent alert is ever claimable, so a chat's alerts go out in order and
-    one at a time, across every instance, however long a platform makes one of them wait.
+    one at a time, across every instance, however long a platform makes one of them wait. The
+    lease is one ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING``: on SQLite the statement
+    holds the write lock from the choice to the lease (a SELECT then an UPDATE let two
+    deliverers claim, and send, the same alert), and on PostgreSQL ``SKIP LOCKED`` passes over
+    rows another claim is taking.
     """
+    candidate = alerts.alias("candidate")
     older = alerts.alias("older")
     blocked_by_older = (
         select(older.c.id)
         .where(
-            older.c.chat_id == alerts.c.chat_id,
-            older.c.id < alerts.c.id,
+            older.c.chat_id == candidate.c.chat_id,
+            older.c.id < candidate.c.id,
             older.c.status.in_(["pending", "sending"]),
             older.c.edit_of.is_(None),  # a waiting edit holds back nothing
         )
         .exists()
     )
-    original = alerts.alias("original")
     due = (
+        select(candidate.c.id)
+        .join(chats, chats.c.id == candidate.c.chat_id)
+        .where(
+            chats.c.platform.in_([str(platform) for platform in platforms]),
+            candidate.c.status.in_(["pending", "sending"]),
+            candidate.c.next_attempt_at <= now,
+            ~blocked_by_older,
+        )
+        .order_by(candidate.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True, of=candidate)
+    claimed = (
+        update(alerts)
+        .where(alerts.c.id.in_(due.scalar_subquery()))
+        .values(status="sending", next_attempt_at=now + lease)
+        .returning(alerts.c.id)
+    )
+    ids = [row.id for row in await conn.execute(claimed)]
+    if not ids:
+        return []
+    original = alerts.alias("original")
+    rows = await conn.execute(
         select(
             alerts.c.id,
             alerts.c.chat_id.label("chat_pk"),
@@ -167,24 +195,8 @@ async def claim_due_alerts(
         )
         .join(chats, chats.c.id == alerts.c.chat_id)
         .outerjoin(original, original.c.id == alerts.c.edit_of)
-        .where(
-            chats.c.platform.in_([str(platform) for platform in platforms]),
-            alerts.c.status.in_(["pending", "sending"]),
-            alerts.c.next_attempt_at <= now,
-            ~blocked_by_older,
-        )
+        .where(alerts.c.id.in_(ids))
         .order_by(alerts.c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True, of=alerts)
-    rows = (await conn.execute(due)).all()
-    if not rows:
-        return []
-    await conn.execute(
-        update(alerts)
-        .where(alerts.c.id.in_([row.id for row in rows]))
-        .values(status="sending", next_attempt_at=now + lease)
     )
     return [
         OutboxEntry(
