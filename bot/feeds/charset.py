@@ -16,6 +16,9 @@ can read. ``legacy_cyrillic`` looks at such a document only, in this order:
 
 It returns the encoding to read the document in and the warning to record, or ``None`` to leave
 the document to feedparser as it is.
+
+``feedparser_reading(content, headers)`` is feedparser's ``convert_to_utf8`` for both this module
+and ``fastparse``, which read the same document with the same headers: the last answer is kept.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from feedparser.encodings import convert_to_utf8
 from feedparser.exceptions import CharacterEncodingOverride
 
-__all__ = ["Recoding", "legacy_cyrillic"]
+__all__ = ["Recoding", "feedparser_reading", "legacy_cyrillic"]
 
 _FALLBACKS = frozenset({"windows-1252", "iso-8859-2"})  # feedparser's guesses of last resort
 _DECLARED = re.compile(r"declared as (\S+), but parsed as")
@@ -37,6 +41,27 @@ _NOT_LETTER = bytes(range(0xC0))  # letters are 0xC0–0xFF in windows-1251 and 
 _NOT_UPPER_HALF = bytes(range(0xE0))
 _MIN_HIGH_BYTES = 4
 _MIN_SHARE = 0.75
+
+
+# The last document converted: (content, headers, converted bytes, probe).
+_last_reading: tuple[bytes, dict[str, str], bytes, dict[str, Any]] | None = None
+
+
+def feedparser_reading(content: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict[str, Any]]:
+    """``convert_to_utf8``'s answer for ``content`` with ``headers``: the UTF-8 bytes feedparser's
+    parser reads, and the probe it fills (``encoding``, ``bozo``, ``bozo_exception`` …).
+
+    The answer for the last document is remembered (the same bytes object, equal headers), so a
+    document read by ``legacy_cyrillic`` and then ``fastparse`` is converted once.
+    """
+    global _last_reading
+    last = _last_reading
+    if last is not None and last[0] is content and type(content) is bytes and last[1] == headers:
+        return last[2], dict(last[3])
+    probe: dict[str, Any] = {}
+    data: bytes = convert_to_utf8(dict(headers), content, probe)
+    _last_reading = (content, dict(headers), data, dict(probe))
+    return data, probe
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +74,7 @@ def legacy_cyrillic(content: bytes, headers: Mapping[str, str]) -> Recoding | No
     """windows-1251 or KOI8-U when ``content`` is Cyrillic in a wrongly declared encoding."""
     if content.isascii():  # no byte a legacy encoding could have written a letter with
         return None
-    probe: dict[str, object] = {}
-    convert_to_utf8(dict(headers), content, probe)
+    _, probe = feedparser_reading(content, headers)
     fault = probe.get("bozo_exception")
     declared = _DECLARED.search(str(fault))
     if not isinstance(fault, CharacterEncodingOverride) or declared is None:

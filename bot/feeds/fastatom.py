@@ -39,6 +39,7 @@ __all__ = ["ATOM_NAMESPACE", "read_atom"]
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
 _PERSON_PARTS = frozenset({"name", "email", "uri", "url", "homepage"})
+_DATES = PUBLISHED | UPDATED
 
 
 def read_atom(root: Any) -> dict[str, Any]:
@@ -181,7 +182,7 @@ class _AtomReader:
             entry.summary(self._detail(element))
         elif element_name == "content":
             entry.content(self._content(element, found))
-        elif element_name in PUBLISHED | UPDATED:
+        elif element_name in _DATES:
             entry.date("published" if element_name in PUBLISHED else "updated", value(element))
         elif element_name in ("author", *AUTHORS):
             self._read_author(entry, element)

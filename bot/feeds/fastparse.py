@@ -35,9 +35,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from feedparser.encodings import convert_to_utf8
 from lxml import etree
 
+from bot.feeds.charset import feedparser_reading
 from bot.feeds.fastatom import ATOM_NAMESPACE, read_atom
 from bot.feeds.fastrss import RDF_NAMESPACE, read_rdf, read_rss
 from bot.feeds.fastxml import KNOWN_NAMESPACES, Decline
@@ -56,8 +56,7 @@ def read_feed(content: bytes, headers: Mapping[str, str]) -> dict[str, Any] | No
 
     ``headers`` are the lower-cased response headers feedparser would be given.
     """
-    probe: dict[str, Any] = {}
-    data = convert_to_utf8(dict(headers), content, probe)  # what feedparser's parser reads
+    data, probe = feedparser_reading(content, headers)  # what feedparser's parser reads
     if probe.get("encoding") != "utf-8" or probe.get("bozo"):
         return None
     if _MARKUP_DECLARATION.search(data) or not _prefixes_agree(data):

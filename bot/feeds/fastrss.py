@@ -31,6 +31,7 @@ from bot.feeds.fastxml import (
     link_attributes,
     map_content_type,
     name,
+    plain_detail,
     value,
 )
 
@@ -42,6 +43,7 @@ _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": 
 _ENTITY_IN_LINK = re.compile(r"&([A-Za-z0-9_]+);")
 _IMAGE_PARTS = frozenset({"title", "link", "url", "width", "height", "description"})
 _TEXT_INPUT_PARTS = frozenset({"title", "description", "name", "link"})
+_DATES = PUBLISHED | UPDATED
 
 
 def read_rss(root: Any) -> dict[str, Any]:
@@ -174,7 +176,7 @@ def _read_feed_link(element: Any, feed: dict[str, Any]) -> None:
 
 def _read_item(item: Any) -> dict[str, Any]:
     found = attributes(item)
-    if set(found) - {"rdf:about"}:
+    if found and set(found) - {"rdf:about"}:
         raise Decline
     entry = EntryFields()
     if found.get("rdf:about"):
@@ -182,20 +184,20 @@ def _read_item(item: Any) -> dict[str, Any]:
     for child in item:
         child_name = name(child)
         if child_name == "title":
-            entry.title(detail(child, "text/plain", typed=False))
+            entry.title(plain_detail(child, "text/plain"))
         elif child_name == "link":
             _read_item_link(child, entry)
         elif child_name == "guid":
             found = attributes(child)
-            if set(found) - {"ispermalink"}:
+            if found and set(found) - {"ispermalink"}:
                 raise Decline
             is_link = found.get("ispermalink", "true") == "true"
             entry.guid(value(child, uri=is_link), is_link=is_link)
         elif child_name == "description":
-            entry.summary(detail(child, "text/html", typed=False))
+            entry.summary(plain_detail(child, "text/html"))
         elif child_name == "content_encoded":
-            entry.content(detail(child, "text/html", typed=False))
-        elif child_name in PUBLISHED | UPDATED:
+            entry.content(plain_detail(child, "text/html"))
+        elif child_name in _DATES:
             attributes(child)
             entry.date("published" if child_name in PUBLISHED else "updated", value(child))
         elif child_name in AUTHORS:
@@ -213,5 +215,7 @@ def _read_item(item: Any) -> dict[str, Any]:
 def _read_item_link(element: Any, entry: EntryFields) -> None:
     if attributes(element):
         raise Decline  # atom:link in an item
-    link = value(element, uri=True).replace("&amp;", "&")
-    entry.fields["link"] = _ENTITY_IN_LINK.sub(r"&\g<1>", link)
+    link = value(element, uri=True)
+    if "&" in link:  # else neither changes it
+        link = _ENTITY_IN_LINK.sub(r"&\g<1>", link.replace("&amp;", "&"))
+    entry.fields["link"] = link

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from feedparser.api import StrictFeedParser
@@ -36,6 +37,8 @@ __all__ = [
     "link_attributes",
     "map_content_type",
     "name",
+    "parse_date",
+    "plain_detail",
 ]
 
 KNOWN_NAMESPACES: dict[str, str] = {
@@ -70,7 +73,29 @@ _READ_KEYS = frozenset(
     }
 )  # fmt: skip
 _NAMESPACED_ATTRIBUTES = frozenset({"xml:base", "xml:lang", "rdf:about", "rdf:resource"})
-_C1_CONTROLS = re.compile("[\x80-\x9f]")  # the only characters feedparser's cp1252 map changes
+# The only characters feedparser's cp1252 map changes are C1 controls, U+0080–U+009F.
+_C1_IN_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
+_BEYOND_LATIN1 = re.compile(r"[^\x00-\xff]")
+_looks_like_html = _FeedParserMixin.looks_like_html
+_map_content_type = _FeedParserMixin.map_content_type
+# Element names by lxml tag, as ``name`` computes them: a tree repeats a few tags many times.
+_NAMES: dict[str, str] = {}
+_NAMES_KEPT = 4096  # a hostile document's endless distinct tags are computed, not kept
+# feedparser's URI fixer only changes a URI with slashes after "scheme://" (see ``_join``).
+_EXTRA_SLASHES = ":///"
+# The RFC 822 dates most feeds write, which feedparser's W3DTF handler (tried first) rejects and
+# its RFC 822 handler reads; ``_parse_date`` has the last word on anything else (see ``date``).
+_RFC822_DATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{1,2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{4}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) (GMT|[+-][0-9]{4})"
+)
+_MONTHS = {
+    month: number
+    for number, month in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
 
 
 class Decline(Exception):
@@ -80,13 +105,20 @@ class Decline(Exception):
 def name(element: Any) -> str:
     """The element's name as feedparser dispatches it: known prefix + ``_`` + lower-case name."""
     tag = element.tag
+    known = _NAMES.get(tag)  # only names of str tags are kept
+    if known is not None:
+        return known
     if not isinstance(tag, str):
         raise Decline  # an entity reference or another node feedparser sees differently
     if not tag.startswith("{"):
-        return tag.lower()
-    uri, local = tag[1:].split("}", 1)
-    prefix = _prefix(uri)
-    return f"{prefix}_{local.lower()}" if prefix else local.lower()
+        found = tag.lower()
+    else:
+        uri, local = tag[1:].split("}", 1)
+        prefix = _prefix(uri)
+        found = f"{prefix}_{local.lower()}" if prefix else local.lower()
+    if len(_NAMES) < _NAMES_KEPT:
+        _NAMES[tag] = found
+    return found
 
 
 def _prefix(uri: str) -> str:
@@ -104,8 +136,11 @@ def attributes(element: Any, *, scoped: bool = False) -> dict[str, str]:
     feedparser also files a namespaced attribute under its bare name, where it could pass for
     ``href`` or ``type``; so only the namespaced ones whose bare names mean nothing are read.
     """
+    items = element.items()
+    if not items:
+        return {}
     found = {}
-    for key, value in element.attrib.items():
+    for key, value in items:
         if key.startswith("{"):
             uri, local = key[1:].split("}", 1)
             prefix = _prefix(uri)
@@ -132,17 +167,32 @@ def finish(value: str) -> str:
     """feedparser's last touches to every text: undo UTF-8 read as Latin-1, map C1 to cp1252."""
     if value.isascii():
         return value
-    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-        value = value.encode("iso-8859-1").decode("utf-8")
-    return value.translate(_cp1252) if _C1_CONTROLS.search(value) else value
+    if not _BEYOND_LATIN1.search(value):  # else it cannot be encoded in Latin-1
+        with contextlib.suppress(UnicodeDecodeError):  # rare: Latin-1 text, not UTF-8 bytes
+            value = value.encode("iso-8859-1").decode("utf-8")
+    # A C1 control is "\xc2" and a byte 0x80–0x9f in UTF-8, a sequence nothing else encodes to;
+    # bytes are searched much faster than text.
+    if _C1_IN_UTF8.search(value.encode("utf-8", "surrogatepass")):
+        return value.translate(_cp1252)
+    return value
 
 
 def value(element: Any, *, uri: bool = False, base: str = "") -> str:
     """The text of a plain element as feedparser's ``pop`` returns it; ``uri``: resolved."""
-    text = leaf_text(element).strip()
+    if len(element):
+        raise Decline  # as leaf_text
+    text = (element.text or "").strip()
     if uri and text:
-        text = _urljoin(base, text)
+        text = _join(base, text)
     return finish(text)
+
+
+def _join(base: str, uri: str) -> str:
+    """feedparser's ``_urljoin``: with no base and no slashes to fix, the URI as it is."""
+    if base or _EXTRA_SLASHES in uri:
+        joined: str = _urljoin(base, uri)
+        return joined
+    return uri
 
 
 def detail(
@@ -151,20 +201,43 @@ def detail(
     """A text construct (``title_detail`` …) as feedparser's ``push_content`` and ``pop`` build
     it. ``typed``: Atom, whose ``type`` is read; RSS text is guessed HTML or not instead."""
     found = attributes(element, scoped=typed)
-    if "mode" in found or ("type" in found and not typed):
-        raise Decline
-    kind = map_content_type(found.get("type", default_type))
+    kind = default_type  # "text/plain" or "text/html": what map_content_type leaves as is
+    if found:
+        if "mode" in found or ("type" in found and not typed):
+            raise Decline
+        if "type" in found:
+            kind = map_content_type(found["type"])
     if kind not in ("text/plain", "text/html"):
         raise Decline  # XHTML is rebuilt from markup, other types may be base64
     text = leaf_text(element).strip()
-    if not typed and kind == "text/plain" and _FeedParserMixin.looks_like_html(text):
+    # looks_like_html wants a close tag or an entity reference: no "<" and no "&", no HTML
+    if (
+        not typed
+        and kind == "text/plain"
+        and ("<" in text or "&" in text)
+        and _looks_like_html(text)
+    ):
         kind = "text/html"
     language = language.replace("_", "-") if language else language
     return {"type": kind, "language": language, "base": base, "value": finish(text)}
 
 
+def plain_detail(element: Any, default_type: str) -> dict[str, Any]:
+    """``detail(element, default_type, typed=False)`` (RSS text), for an element without
+    attributes built directly; ``default_type`` is "text/plain" or "text/html"."""
+    if element.items():
+        return detail(element, default_type, typed=False)
+    if len(element):
+        raise Decline  # as leaf_text
+    text = (element.text or "").strip()
+    kind = default_type
+    if kind == "text/plain" and ("<" in text or "&" in text) and _looks_like_html(text):
+        kind = "text/html"
+    return {"type": kind, "language": None, "base": "", "value": finish(text)}
+
+
 def map_content_type(kind: str) -> str:
-    mapped: str = _FeedParserMixin.map_content_type(kind)
+    mapped: str = _map_content_type(kind)
     return mapped
 
 
@@ -217,7 +290,7 @@ class EntryFields:
 
     def date(self, key: str, text: str) -> None:
         self.fields[key] = text
-        self.fields[f"{key}_parsed"] = _parse_date(text)
+        self.fields[f"{key}_parsed"] = parse_date(text)
 
     def start_author(self) -> _Context:
         self._authors += 1
@@ -242,3 +315,26 @@ class _Context:
 
     def _get_context(self) -> dict[str, Any]:
         return self._fields
+
+
+def parse_date(text: str) -> Any:
+    """feedparser's ``_parse_date(text)``, reading its most common form directly.
+
+    For ``Wdy, DD Mon YYYY HH:MM:SS GMT|±hhmm`` the W3DTF handler, which feedparser tries first,
+    returns None (the text has no four-character date before a ``t``), and the RFC 822 handler's
+    result is computed here as it computes it; anything unusual goes to feedparser.
+    """
+    found = _RFC822_DATE.fullmatch(text)
+    if found is None:
+        return _parse_date(text)
+    day, month, year, hour, minute, second, zone = found.groups()
+    try:
+        stamp = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
+        if zone == "GMT":
+            return stamp.utctimetuple()  # less a zero timedelta: the same datetime
+        hours, minutes = int(zone[1:3]), int(zone[3:])
+        if zone[0] == "-":
+            hours, minutes = -hours, -minutes
+        return (stamp - timedelta(0, 0, 0, 0, minutes, hours)).utctimetuple()
+    except (OverflowError, ValueError):
+        return _parse_date(text)  # it rejects the date, and the next handlers have their say

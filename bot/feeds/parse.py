@@ -80,6 +80,10 @@ _TITLE_FROM_SUMMARY_CHARS = 120
 _LINKS_LISTED = 5  # in the error message, which /feeds shows; ``feed_links`` keeps them all
 _LINK_CHARS = 200
 _RSS_AUTHOR = re.compile(r"\s*[^\s@()]+@[^\s@()]+\s*\((.+)\)\s*")
+_LANGUAGES: dict[str, str | None] = {}  # _primary_language's answers: feeds repeat a few tags
+_LANGUAGES_KEPT = 1024
+# Years whose datetimes ``_utc`` may build directly: far from datetime's and the platform's limits.
+_PLAIN_YEARS = range(1901, 9999)
 
 
 class NotAFeedError(FeedError):
@@ -107,7 +111,7 @@ class ParsedFeed:
     feed_links: tuple[str, ...]  # other feed documents this one advertises (alternate formats)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Fields:
     """One entry's raw fields, format-independent; ``_make_item`` applies the rules."""
 
@@ -218,12 +222,14 @@ def _entry_fields(entry: dict[str, Any], feed_language: str | None) -> _Fields:
     if not summary and content:
         summary = _detail_text(content[0], None)
     language = entry.get("language")  # dc:language on the item
-    for detail in (entry.get("title_detail"), entry.get("summary_detail"), *content[:1]):
-        language = language or (detail or {}).get("language")  # xml:lang, inherited
+    title_detail = entry.get("title_detail")
+    if not language:
+        for detail in (title_detail, entry.get("summary_detail"), *content[:1]):
+            language = language or (detail or {}).get("language")  # xml:lang, inherited
     return _Fields(
         guid=entry.get("id"),
         link=entry.get("link"),
-        title=_detail_text(entry.get("title_detail"), entry.get("title")),
+        title=_detail_text(title_detail, entry.get("title")),
         summary=summary,
         # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed, and warns.
         published=_utc(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
@@ -268,18 +274,22 @@ def _make_items(
 
 
 def _make_item(fields: _Fields, feed_url: str, source_title: str | None) -> Item | None:
-    url = canonical_url(fields.link or "", feed_url)
-    guid = (fields.guid or "").strip()
-    title = " ".join(fields.title.split()) or _title_from(fields.summary)
-    if not (guid or url or title or fields.summary):
+    url = canonical_url(fields.link, feed_url) if fields.link else None
+    guid = fields.guid.strip() if fields.guid else ""
+    summary = fields.summary
+    title = " ".join(fields.title.split()) or _title_from(summary)
+    if not (guid or url or title or summary):
         return None
-    digest = hashlib.sha1(f"{title}\n{fields.summary}".encode(), usedforsecurity=False)
-    author = " ".join((fields.author or "").split())
+    key = guid or url
+    if not key:
+        digest = hashlib.sha1(f"{title}\n{summary}".encode(), usedforsecurity=False)
+        key = f"sha1:{digest.hexdigest()}"
+    author = " ".join(fields.author.split()) if fields.author else ""
     return Item(
         feed_url=feed_url,
-        key=guid or url or f"sha1:{digest.hexdigest()}",
+        key=key,
         title=title,
-        summary=fields.summary,
+        summary=summary,
         url=url,
         published=fields.published,
         language=_primary_language(fields.language),
@@ -291,7 +301,7 @@ def _make_item(fields: _Fields, feed_url: str, source_title: str | None) -> Item
 def _author(entry: Mapping[str, Any]) -> str | None:
     """The author's name; RSS writes ``email (Name)``, which feedparser misreads for long TLDs."""
     raw = entry.get("author") or ""
-    rss_form = _RSS_AUTHOR.fullmatch(raw)
+    rss_form = _RSS_AUTHOR.fullmatch(raw) if raw else None
     if rss_form:
         return rss_form.group(1)
     return (entry.get("author_detail") or {}).get("name") or raw or None
@@ -323,6 +333,12 @@ def _utc(parsed: time.struct_time | None) -> datetime | None:
     """feedparser's dates are UTC struct_times; out-of-range ones are dropped, not fatal."""
     if not parsed:
         return None
+    try:  # the same instant, when every field is in range, without the round trip
+        year, month, day, hour, minute, second = parsed[:6]
+        if type(year) is int and year in _PLAIN_YEARS:
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except (TypeError, ValueError):
+        pass
     try:
         return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
     except (OverflowError, ValueError, OSError):
@@ -333,6 +349,15 @@ def _primary_language(tag: str | None) -> str | None:
     """``uk-UA`` → ``uk``, ``en_US`` → ``en``, ``ukr`` → ``uk``; anything else → None."""
     if not tag:
         return None
+    if tag in _LANGUAGES:
+        return _LANGUAGES[tag]
+    found = _language_subtag(tag)
+    if len(_LANGUAGES) < _LANGUAGES_KEPT:
+        _LANGUAGES[tag] = found
+    return found
+
+
+def _language_subtag(tag: str) -> str | None:
     primary = tag.split(",", 1)[0].strip().replace("_", "-").split("-", 1)[0].lower()
     primary = _ISO_639_2.get(primary, primary)
     return primary if primary.isascii() and primary.isalpha() and 2 <= len(primary) <= 3 else None

@@ -74,6 +74,23 @@ _ELLIPSIS_MARK = re.compile(r"\s*[\[(](?:…|\.\.\.)[\])]$")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 # A "Read more…" invitation is short: only the end of a paragraph is searched for one.
 _TAIL_WINDOW = 200
+# Every ``str.isspace`` character but " " (tests/test_parse_shortcuts.py checks the list).
+_OTHER_SPACES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# What _ARROWS matches: what may follow a "Read more" invitation.
+_ARROW_CHARS = f" {_OTHER_SPACES}.…»›→>:])"
+# The last word of every _READ_ON invitation: a tail that ends with none of them, but for arrows,
+# holds no invitation (``_without_read_on_tail``). Case-insensitive as _READ_ON_TAIL, so it
+# matches whatever that matches; matched at the word's end, looking behind.
+_READ_ON_LAST_WORDS = (
+    "more", "on", "story", "article", "post", "reading", "далі", "більше", "повністю",
+    "докладніше", "детальніше", "далее", "дальше", "полностью", "подробнее",
+)  # fmt: skip
+_AFTER_READ_ON_LAST_WORD = re.compile(
+    "|".join(f"(?<={word})" for word in _READ_ON_LAST_WORDS), re.IGNORECASE
+)
 
 
 class _TextCollector(HTMLParser):
@@ -132,7 +149,7 @@ def _is_ad(attrs: list[tuple[str, str | None]]) -> bool:
 def tidy_paragraphs(paragraphs: Iterable[str]) -> list[str]:
     """Paragraphs as a reader sees them: whitespace collapsed, invisible characters, ad labels
     and a "Read more…" tail removed, empty ones dropped."""
-    tidy = [" ".join(_INVISIBLE.sub("", paragraph).split()) for paragraph in paragraphs]
+    tidy = [_tidy(paragraph) for paragraph in paragraphs]
     tidy = [p for p in tidy if p and not _AD_LABEL.fullmatch(p)]
     while tidy and _READ_ON_PARAGRAPH.fullmatch(tidy[-1]):
         tidy.pop()
@@ -143,7 +160,25 @@ def tidy_paragraphs(paragraphs: Iterable[str]) -> list[str]:
     return tidy
 
 
+def _tidy(paragraph: str) -> str:
+    # What the last line changes: invisible characters and whitespace other than " ", which are
+    # none of them printable (tests/test_parse_shortcuts.py checks), runs of spaces, and the ends.
+    if (
+        paragraph.isprintable()
+        and "  " not in paragraph
+        and paragraph[:1] != " "
+        and paragraph[-1:] != " "
+    ):
+        return paragraph
+    return " ".join(_INVISIBLE.sub("", paragraph).split())
+
+
 def _without_read_on_tail(paragraph: str) -> str:
+    # An invitation ends where the arrows after it start: when no invitation's last word ends
+    # there, _READ_ON_TAIL cannot match, and only the ellipsis mark is left to look at.
+    end = len(paragraph.rstrip(_ARROW_CHARS))
+    if not paragraph.endswith(("]", ")")) and not _AFTER_READ_ON_LAST_WORD.match(paragraph, end):
+        return paragraph.rstrip()
     cut = max(0, len(paragraph) - _TAIL_WINDOW)
     head, tail = paragraph[:cut], paragraph[cut:]
     if cut:  # keep one character before the window for the look-behind
