@@ -17,8 +17,9 @@ says what it found, checking in this order:
    quadratic blow-up.
 
 It reads the document as feedparser will (``feedparser.encodings.convert_to_utf8``, with the same
-headers), so a charset, a BOM or UTF-16 cannot hide a DTD, and it searches everything before the
-root element, comments included: that covers both the DTD expat reads and the text feedparser's
+headers, through ``charset.feedparser_reading``, whose answer the later steps reuse), so a
+charset, a BOM or UTF-16 cannot hide a DTD, and it searches everything before the root element,
+comments included: that covers both the DTD expat reads and the text feedparser's
 regular expressions pick declarations from. References are counted with or without their ``;``,
 as feedparser's loose parser reads them. Small plain-text entities (``<!ENTITY id "tag:…">``) pass,
 as does an external DTD subset (``<!DOCTYPE rss PUBLIC … "…rss-0.91.dtd">``): no parser loads it.
@@ -30,9 +31,8 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 
-from feedparser.encodings import convert_to_utf8
-
 from bot.errors import FeedError
+from bot.feeds.charset import feedparser_reading
 
 __all__ = ["MAX_EXPANSION", "check_dtd"]
 
@@ -61,7 +61,7 @@ def check_dtd(content: bytes, headers: Mapping[str, str]) -> None:
 
     ``headers`` are the lower-cased response headers feedparser will be given.
     """
-    document = convert_to_utf8(dict(headers), content, {})
+    document, _ = feedparser_reading(content, headers)
     prolog = document[: _prolog_end(document)]
     if not _ENTITY.search(prolog):
         return
