@@ -8,11 +8,13 @@ import re
 import pytest
 
 from bot.match.matcher import Matcher
+from bot.match.normalize import split_words
 from bot.match.places import load_places
 from bot.match.topics import load_topics
 from bot.model import Hit, Item, Match, Topic
 from bot.paths import bundled_config_dir
 from bot.sentences import split_sentences
+from bot.stories.vocabulary import build_vocabulary, merged_places
 from bot.summarize import summarize, summarize_story
 
 TITLE = "Buses evacuate civilians from Mariupol"
@@ -133,10 +135,50 @@ def test_whitespace_is_tidied() -> None:
         ),
         ("No full stop", ["No full stop"]),
         ("", []),
+        # Only the last word counts, however long: a long word is no abbreviation.
+        ("Biggestapprox. Next one.", ["Biggestapprox.", "Next one."]),
+        ("Sept. Oct.", ["Sept. Oct."]),
+        ("Made in the U.S. Then", ["Made in the U.S. Then"]),
+        ("E.g. this. And", ["E.g. this.", "And"]),
+        ("End.\n \n«Next»", ["End.", "«Next»"]),
+        ("Wait... What?! Yes.)  No", ["Wait...", "What?!", "Yes.)", "No"]),
+        ("A.\u00a0B.", ["A.\u00a0B."]),
     ],
 )
 def test_sentences_split_where_a_reader_would(text: str, sentences: list[str]) -> None:
     assert [text[start:end] for start, end in split_sentences(text)] == sentences
+
+
+MESSY = [
+    "  Kyiv\n  talks\tresume.\n\nNext  one. ",
+    "“No,” he said! Then… silence. Mr. O’Brien left; Mariupol's port . . . closed",
+    "Т.д. и т.п. Москва, ул. Тверская. Всё.\n\n\n  м'ясо  \u00a0ціни.",
+    "word.'quoted' ‘x’. U.S.A. 4.5.6 end.)] (Next)... ok",
+]
+
+
+@pytest.mark.parametrize("text", MESSY)
+def test_sentences_hold_every_word_whole(text: str) -> None:
+    """The summarizer tokenizes sentence by sentence: no word may be cut or lost."""
+    spans = split_sentences(text)
+    covered = [index for start, end in spans for index in range(start, end)]
+    assert covered == sorted(set(covered))
+    assert all(text[index].isspace() for index in set(range(len(text))) - set(covered))
+    words = [word for start, end in spans for word in split_words(text[start:end])[1::2]]
+    assert words == split_words(text)[1::2]
+
+
+def test_summaries_with_the_default_vocabulary_match_an_equal_one_built_afresh() -> None:
+    """The default vocabulary's summaries, sources and titles are remembered; the same
+    vocabulary built anew remembers nothing and must agree."""
+    fresh = build_vocabulary(merged_places(PLACES))
+    items = [ITEM, CORRIDORS, EVACUATION_UK, report("m", "Title", MESSY[1])]
+    for item in items:
+        matches = [None, *BUILTIN.match(item), hit_on("convoy")]
+        for match in matches:
+            assert summarize(item, match) == summarize(item, match, vocabulary=fresh)
+    story = [(item, None) for item in items]
+    assert summarize_story(story) == summarize_story(story, vocabulary=fresh)
 
 
 def test_a_summary_that_only_repeats_the_title_is_dropped() -> None:
