@@ -25,6 +25,7 @@ window are dropped on every call. Lists are capped (``POSTING_CAP`` members per 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ from operator import attrgetter
 from typing import TypeVar
 
 from bot.feeds.urls import canonical_url
+from bot.memo import Memo
 from bot.model import Item
 from bot.stories.features import StoryFeatures, extract_features
 from bot.stories.gazetteer import UBIQUITOUS
@@ -177,8 +179,9 @@ class StoryClusterer:
     def _best_story(self, member: _Member) -> _Story | None:
         best: _Story | None = None
         best_score = self.threshold
+        profile = member.profile
         for candidate in self._candidates(member):
-            value = similarity(member.profile, candidate.profile)
+            value = similarity(profile, candidate.profile, best_score)  # 0.0: cannot win
             story = candidate.story
             if value > best_score or (
                 value == best_score and (best is None or story.seq < best.seq)
@@ -207,14 +210,9 @@ class StoryClusterer:
             if postings is not None:
                 found.extend(postings)
         hits = Counter(found)  # members hash by identity; first seen first, as ``found`` has them
-        ranked = list(hits)
-        if len(ranked) > CANDIDATES:
-            # By (-hits, -clock, story seq), first seen first: stable sorts, last key first.
-            ranked.sort(key=_STORY_SEQ)
-            ranked.sort(key=_CLOCK, reverse=True)
-            ranked.sort(key=hits.__getitem__, reverse=True)
-            del ranked[CANDIDATES:]
-        return ranked
+        if len(hits) <= CANDIDATES:
+            return list(hits)
+        return _most_shared(hits)
 
     def _new_story(self, identity: str) -> _Story:
         self._seq += 1
@@ -228,8 +226,11 @@ class StoryClusterer:
         if url:
             _touch(self._by_url, url, _Seen(story, self._now))
         self._members.append(member)
+        by_band = self._by_band
         for band_key in member.bands:
-            _bucket_add(self._by_band, band_key, member)
+            bucket = by_band.setdefault(band_key, member)  # most band keys are new
+            if bucket is not member:
+                _bucket_add(by_band, band_key, bucket, member)
         for token in member.tokens:
             postings = self._by_token.get(token)
             if postings is None:
@@ -255,21 +256,50 @@ class StoryClusterer:
                 del table[next(iter(table))]
 
 
+def _most_shared(hits: Counter[_Member]) -> list[_Member]:
+    """The first ``CANDIDATES`` by (-hits, -clock, story seq), first seen first on a tie.
+
+    Stable sorts, last key first; the recency sorts only decide among the members tied at the
+    cut (most share one key: ~60 of ~100 found), so they run on those alone. Above the cut the
+    members stay in order of hits only: the best story does not depend on the order.
+    """
+    ranked = sorted(hits, key=hits.__getitem__, reverse=True)
+    cut = hits[ranked[CANDIDATES - 1]]
+    if hits[ranked[CANDIDATES]] != cut:
+        return ranked[:CANDIDATES]
+
+    def descending(member: _Member) -> int:
+        return -hits[member]
+
+    first = bisect_left(ranked, -cut, key=descending)
+    tied = ranked[first : bisect_right(ranked, -cut, lo=CANDIDATES, key=descending)]
+    tied.sort(key=_STORY_SEQ)
+    tied.sort(key=_CLOCK, reverse=True)
+    return ranked[:first] + tied[: CANDIDATES - first]
+
+
 def _retrieval_tokens(features: StoryFeatures) -> tuple[str, ...]:
-    return tuple(
-        sorted(
-            token
-            for token in features.neutral
-            if token.startswith(RETRIEVAL_KINDS) and token not in _UBIQUITOUS_TOKENS
-        )
-    )
+    return tuple(sorted(filter(_RETRIEVABLE.__getitem__, features.neutral)))
 
 
 def _weighted(neutral: frozenset[str]) -> list[tuple[str, int]]:
-    """Each token with its weight as a count of copies: MinHash then estimates weighted Jaccard."""
-    return [
-        (token, round(token_weight(token))) for token in neutral if token not in _UBIQUITOUS_TOKENS
-    ]
+    """Each token with its weight as a count of copies: MinHash then estimates weighted Jaccard.
+
+    An ubiquitous country counts 0 copies, which leaves it out.
+    """
+    return list(map(_WEIGHTED.__getitem__, neutral))
+
+
+_PER_TOKEN_LIMIT = 100_000
+# Per token, computed once (``bot.memo``), then looked up from C in ``map`` and ``filter``.
+_RETRIEVABLE = Memo[str, bool](
+    lambda token: token.startswith(RETRIEVAL_KINDS) and token not in _UBIQUITOUS_TOKENS,
+    _PER_TOKEN_LIMIT,
+)
+_WEIGHTED = Memo[str, tuple[str, int]](
+    lambda token: (token, 0 if token in _UBIQUITOUS_TOKENS else round(token_weight(token))),
+    _PER_TOKEN_LIMIT,
+)
 
 
 def _touch(table: dict[str, _K], name: str, value: _K) -> None:
@@ -277,15 +307,13 @@ def _touch(table: dict[str, _K], name: str, value: _K) -> None:
     table[name] = value
 
 
-def _bucket_add(index: dict[int, _Bucket], band_key: int, member: _Member) -> None:
-    bucket = index.get(band_key)
-    if bucket is None:
-        index[band_key] = member
-    elif isinstance(bucket, list):
+def _bucket_add(index: dict[int, _Bucket], band_key: int, bucket: _Bucket, member: _Member) -> None:
+    """Add ``member`` to the existing ``bucket`` of ``band_key`` (another member, or a list)."""
+    if isinstance(bucket, list):
         bucket.append(member)
         if len(bucket) > BUCKET_CAP:
             del bucket[0]
-    elif bucket is not member:
+    else:
         index[band_key] = [bucket, member]
 
 

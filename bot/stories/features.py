@@ -24,20 +24,21 @@ transliterations differ most in their endings (Industrialnyi / Индустри�
 Speed: a text is cut once (``split_words``: words and the gaps between them, which is all the
 name rule needs of the context), and each word is read through the vocabulary's per-word cache
 (``Vocabulary.lexemes``: key, form, concept ids, stopword, capitals), so the per-word work left
-is in C (``map``, ``compress``) except for concepts and capitalized words.
+is in C (``map``, ``compress``) except for concepts and capitalized words. Concepts are gathered
+as found and sorted into states, numbers, places and days once per item, by intersection with
+the vocabulary's concepts of each kind (``Vocabulary.kind``), not by a prefix test per token.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from bot.match.normalize import normalize_prefix, split_words
 from bot.model import Item
-from bot.stories.vocabulary import Found, Vocabulary, default_vocabulary
+from bot.stories.vocabulary import Lexeme, Vocabulary, default_vocabulary
 
 __all__ = ["LEAD_WORDS", "StoryFeatures", "extract_features"]
 
@@ -46,10 +47,11 @@ TITLE_CASE_SHARE = 0.6  # share of capitalized words that makes a title Title Ca
 NAME_PREFIX = 7
 
 # 45, 1,200 and 1 200 are one number each; 4.5 gives its whole part; a year is not a quantity.
-# The leading lookahead changes no match; it lets the scan pass over non-digits 2.5× faster.
-_NUMBER_RE = re.compile(
-    r"(?=\d)(?:(?<![\w.,])\d{1,3}(?:[,\u00a0\u202f ]\d{3})+(?![\w,]\d)|(?<![\w.,])\d+)"
-)
+# The pattern opens with the first digit itself (the lookbehind, two wide, then looks at what
+# precedes it), which lets the regex engine skip ahead to the next digit: the same matches as
+# ``(?=\d)(?:(?<![\w.,])\d{1,3}(?:…)+(?!…)|(?<![\w.,])\d+)``, 1.7× faster (checked on 390,000
+# texts), and that leading lookahead was itself 2.5× faster than none.
+_NUMBER_RE = re.compile(r"\d(?<![\w.,]\d)(?:\d{0,2}(?:[,\u00a0\u202f ]\d{3})+(?![\w,]\d)|\d*)")
 _SEPARATORS = dict.fromkeys(map(ord, ",\u00a0\u202f "))
 _SENTENCE_END = ".!?:;…\n—–"
 _OPENERS = " \t\"'«“„("  # what may stand between a sentence's end and its next word
@@ -57,6 +59,7 @@ _YEARS = range(1900, 2100)
 _KEY = attrgetter("key")
 _CONTENT = attrgetter("content")
 _CAPITALIZED = attrgetter("capitalized")
+_CONCEPTS = itemgetter(2)  # of a ``Vocabulary.match`` result
 _LOCATIVE_WORDS = "in near from у в біля під із до поблизу во под из около возле"
 _LOCATIVES = frozenset(form for word in _LOCATIVE_WORDS.split() for form in normalize_prefix(word))
 
@@ -73,74 +76,95 @@ class StoryFeatures:
 
 def extract_features(item: Item, vocabulary: Vocabulary | None = None) -> StoryFeatures:
     vocabulary = vocabulary or default_vocabulary()
-    lexical: set[str] = set()
-    neutral: set[str] = set()
-    states: set[str] = set()
+    found = _Found()
     title_case = _is_title_case(item.title)
     for text, is_title in ((item.title, True), (_lead(item.summary), False)):
-        _read_text(vocabulary, text, not (is_title and title_case), lexical, neutral, states)
-        neutral.update(f"num:{n}" for n in _numbers(text))
-    lexical |= neutral
+        _read_text(vocabulary, text, not (is_title and title_case), found)
+        found.numbers.update([f"num:{number}" for number in _numbers(text)])
+    concepts = found.concepts
+    states = concepts & vocabulary.kind("st")
+    neutral = frozenset((concepts - states if states else concepts) | found.names | found.numbers)
+    found.lexical |= neutral
     return StoryFeatures(
-        lexical=frozenset(lexical),
-        neutral=frozenset(neutral),
-        numbers=_frozen(t for t in neutral if t.startswith("num:")),
-        places=_frozen(t for t in neutral if t.startswith("place:")),
+        lexical=frozenset(found.lexical),
+        neutral=neutral,
+        numbers=_frozen((concepts & vocabulary.kind("num")) | found.numbers),
+        places=_frozen((concepts & vocabulary.kind("place")) | found.places),
         states=_frozen(states),
-        days=_frozen(t for t in neutral if t.startswith("day:")),
+        days=_frozen(concepts & vocabulary.kind("day")),
     )
 
 
 _EMPTY: frozenset[str] = frozenset()
 
 
-def _frozen(tokens: Iterable[str]) -> frozenset[str]:
+def _frozen(tokens: set[str]) -> frozenset[str]:
     """A frozenset, sharing one empty set: most items have no days or states (memory)."""
-    return frozenset(tokens) or _EMPTY
+    return frozenset(tokens) if tokens else _EMPTY
 
 
-def _read_text(
-    vocabulary: Vocabulary,
-    text: str,
-    names: bool,
-    lexical: set[str],
-    neutral: set[str],
-    states: set[str],
-) -> None:
-    """Add the content words, concepts and (if ``names``) names of one text to the sets."""
+@dataclass(slots=True)
+class _Found:
+    """The tokens of one item while its texts are read.
+
+    Concepts are collected as found (one ``set.update`` per text) and sorted into states and
+    facts at the end, by intersection with the vocabulary's concepts of each kind: a few C calls
+    instead of a Python step per concept (an item has ~17) or a prefix filter per kind.
+    """
+
+    lexical: set[str] = field(default_factory=set)  # content words
+    concepts: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)  # ``name:`` and ``place:`` tokens of names
+    places: set[str] = field(default_factory=set)  # the ``place:`` ones of ``names``
+    numbers: set[str] = field(default_factory=set)  # ``num:`` tokens of numerals
+
+
+def _read_text(vocabulary: Vocabulary, text: str, names: bool, found: _Found) -> None:
+    """Add the content words, concepts and (if ``names``) names of one text to ``found``."""
     parts = split_words(text)
     lexemes = vocabulary.lexemes(parts[1::2])
-    gaps = parts[0::2]  # gaps[i]: what lies before word i
     if all(map(_KEY, lexemes)):  # a word with an empty key is not a token (rare)
         tokens, positions = lexemes, None
     else:
         positions = [i for i, lexeme in enumerate(lexemes) if lexeme.key]
         tokens = [lexemes[i] for i in positions]
-    consumed = _add_concepts(vocabulary.match(tokens), neutral, states)
     contents = list(map(_CONTENT, tokens))
-    for index in consumed:
-        contents[index] = ""
-    lexical.update(contents)
-    lexical.discard("")
+    matches = vocabulary.match(tokens)
+    for index, length, _ in matches:  # a matched word is no content word
+        if length == 1:
+            contents[index] = ""
+        else:
+            contents[index : index + length] = [""] * length
+    found.concepts.update(*map(_CONCEPTS, matches))
+    found.lexical.update(contents)
+    found.lexical.discard("")
     if names:
-        for index in compress(range(len(tokens)), map(_CAPITALIZED, tokens)):
-            token = tokens[index]
-            if not contents[index]:
-                continue
-            word = index if positions is None else positions[index]
-            if token.acronym or _inside_sentence(gaps, word):
-                kind = "place" if index and tokens[index - 1].form in _LOCATIVES else "name"
-                neutral.add(f"{kind}:{token.key[:NAME_PREFIX]}")
+        _add_names(tokens, positions, contents, parts[0::2], found)
 
 
-def _add_concepts(matches: list[Found], neutral: set[str], states: set[str]) -> set[int]:
-    """Add the concepts found to ``neutral`` (states to ``states``); return the used indexes."""
-    consumed: set[int] = set()
-    for index, length, concepts in matches:
-        consumed.update(range(index, index + length))
-        for concept in concepts:
-            (states if concept.startswith("st:") else neutral).add(concept)
-    return consumed
+def _add_names(
+    tokens: list[Lexeme],
+    positions: list[int] | None,
+    contents: list[str],
+    gaps: list[str],
+    found: _Found,
+) -> None:
+    """Add the capitalized content words that are names (see the module docstring).
+
+    ``gaps[i]`` is what lies before word ``i``; ``positions`` maps a token to its word (``None``:
+    every word is a token).
+    """
+    for index in compress(range(len(tokens)), map(_CAPITALIZED, tokens)):
+        if not contents[index]:
+            continue
+        token = tokens[index]
+        word = index if positions is None else positions[index]
+        if token.acronym or _inside_sentence(gaps, word):
+            kind = "place" if index and tokens[index - 1].form in _LOCATIVES else "name"
+            name = f"{kind}:{token.key[:NAME_PREFIX]}"
+            found.names.add(name)
+            if kind == "place":
+                found.places.add(name)
 
 
 def _inside_sentence(gaps: list[str], word: int) -> bool:
@@ -165,8 +189,8 @@ def _numbers(text: str) -> list[str]:
 
 
 def _is_title_case(title: str) -> bool:
-    words = [word for word in title.split() if word[:1].isalpha()]
-    if len(words) < 4:
+    """Whether most words that start with a letter start with a capital."""
+    initials = list(filter(str.isalpha, [word[0] for word in title.split()]))
+    if len(initials) < 4:
         return False
-    capitalized = sum(1 for word in words if word[0].isupper())
-    return capitalized >= TITLE_CASE_SHARE * len(words)
+    return sum(map(str.isupper, initials)) >= TITLE_CASE_SHARE * len(initials)

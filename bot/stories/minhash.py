@@ -41,10 +41,12 @@ from __future__ import annotations
 import random
 import struct
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import cache
 from hashlib import blake2b
 from operator import eq
+
+from bot.memo import Memo
 
 __all__ = ["MinHasher", "estimate_jaccard", "pack", "packed_jaccard"]
 
@@ -74,8 +76,8 @@ class MinHasher:
         self._layout = struct.Struct("<" + "Ix" * num_perm)  # a value, then its guard byte
         self._guards = _lanes(1 << _VALUE_BITS, num_perm)
         self._empty = _lanes(_MASK, num_perm)
-        self._cache = _Cache(self._hash_token)
-        self._copies = _Cache(self._hash_copies)
+        self._cache = Memo[str, int](self._hash_token, CACHE_SIZE)
+        self._copies = Memo[tuple[str, int], int](self._hash_copies, CACHE_SIZE)
 
     def signature(self, tokens: Iterable[str]) -> array[int]:
         """The signature of a set of tokens (their order does not matter)."""
@@ -85,10 +87,11 @@ class MinHasher:
         """The signature of a multiset: each ``(token, copies)`` counts as tokens ``token#i``.
 
         Equal to ``signature`` of those copies, but each token's copies are combined once and
-        kept: the weighted MinHash of the neutral sets, without building strings per item.
+        kept, keyed by the pair itself: the weighted MinHash of the neutral sets, without
+        building a string per token and item.
         """
         copies = self._copies
-        hashes = [copies[f"{token}#{count}"] for token, count in tokens if count > 0]
+        hashes = [copies[pair] for pair in tokens if pair[1] > 0]
         return self._unpack(self._minimum(hashes))
 
     def band_keys(self, signature: array[int]) -> tuple[int, ...]:
@@ -117,24 +120,10 @@ class MinHasher:
         hashes = [((a * value + b) % _PRIME) & _MASK for a, b in self._params]
         return int.from_bytes(self._layout.pack(*hashes), "little")
 
-    def _hash_copies(self, copies: str) -> int:
-        """``token#count`` → the packed minimum of the hashes of ``token#0`` … ``#count-1``."""
-        token, _, count = copies.rpartition("#")
-        return self._minimum([self._hash_token(f"{token}#{copy}") for copy in range(int(count))])
-
-
-class _Cache(dict[str, int]):
-    """Token → packed hash values, computed on first use, from C (news vocabulary repeats)."""
-
-    def __init__(self, compute: Callable[[str], int]) -> None:
-        super().__init__()
-        self._compute = compute
-
-    def __missing__(self, token: str) -> int:
-        if len(self) >= CACHE_SIZE:
-            self.clear()  # a new vocabulary (another language, another news cycle)
-        hashes = self[token] = self._compute(token)
-        return hashes
+    def _hash_copies(self, copies: tuple[str, int]) -> int:
+        """``(token, count)`` → the packed minimum of the hashes of ``token#0`` … ``#count-1``."""
+        token, count = copies
+        return self._minimum([self._hash_token(f"{token}#{copy}") for copy in range(count)])
 
 
 def _lanes(value: int, count: int) -> int:

@@ -100,25 +100,36 @@ def token_weight(token: str) -> float:
     return _weight_of(token)
 
 
-def similarity(first: Profile, second: Profile) -> float:
-    """The score of ``first`` and ``second`` belonging to one story (symmetric)."""
+def similarity(first: Profile, second: Profile, floor: float = 0.0) -> float:
+    """The score of ``first`` and ``second`` belonging to one story (symmetric).
+
+    With ``floor``, a pair whose penalties and time factor alone keep it below ``floor`` gets 0.0
+    at once, without the costlier part (the shared neutral weight, the signatures): the clusterer
+    only needs scores that can win (on the stories bench the penalties rule out over half the
+    candidates). The score never exceeds that bound (both scale a base ≤ 1, and rounding is
+    monotonic), so every score returned at or above ``floor`` is the exact one.
+    """
+    both_facts = first.facts and second.facts  # a penalty needs facts on both sides
+    factor = _penalty(first.features, second.features) if both_facts else 1.0
+    hours = abs(first.time - second.time) / 3600
+    stale = hours > FRESH_HOURS
+    if floor and (factor * _staleness(hours) if stale else factor) < floor:
+        return 0.0
     shared = first.features.neutral & second.features.neutral
-    neutral = _weighted_jaccard(first, second, shared) if shared else 0.0
+    if shared:
+        shared_weight = sum(map(_weight_of, shared))
+        union_weight = first.weight + second.weight - shared_weight
+        neutral = shared_weight / union_weight if union_weight > 0 else 0.0
+    else:
+        neutral = 0.0
     num_perm = first.num_perm if first.num_perm == second.num_perm else 0
     lexical = packed_jaccard(first.signature, second.signature, num_perm)
-    best = max(lexical, neutral)
+    best = lexical if lexical > neutral else neutral
     if not best:
         return 0.0
-    if first.facts and second.facts:  # a penalty needs facts on both sides
-        best *= _penalty(first.features, second.features)
-    hours = abs(first.time - second.time) / 3600
-    return best if hours <= FRESH_HOURS else best * _staleness(hours)
-
-
-def _weighted_jaccard(first: Profile, second: Profile, shared: frozenset[str]) -> float:
-    shared_weight = sum(map(_weight_of, shared))
-    union_weight = first.weight + second.weight - shared_weight
-    return shared_weight / union_weight if union_weight > 0 else 0.0
+    if factor != 1.0:
+        best *= factor
+    return best * _staleness(hours) if stale else best
 
 
 def _penalty(first: StoryFeatures, second: StoryFeatures) -> float:

@@ -14,12 +14,13 @@ Speed: everything the story layer needs to know about a word as written (its key
 pattern ids, whether it is a stopword or a number, its capitals) is one ``Lexeme``, cached per
 word (``Vocabulary.lexemes``, looked up from C); phrases are indexed by their first word and the
 phrases a word may start are cached per set of pattern ids, so a text costs one dict lookup per
-word and a few per concept.
+word and a few per concept. ``Vocabulary.kind`` gives every concept of a kind at once, so that a
+caller sorts the concepts it found by kind with set intersections.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter
@@ -27,6 +28,7 @@ from typing import NamedTuple
 
 from bot.match.normalize import Token, analyze_word, normalize_prefix, normalize_term
 from bot.match.places import load_places
+from bot.memo import Memo
 from bot.paths import bundled_config_dir
 from bot.stories.gazetteer import BUILTIN_PLACES, COUNTRIES
 from bot.stories.lexicon import (
@@ -108,20 +110,6 @@ class _Starts:
     negatable: bool  # ``single`` has a concept a negation turns into ``st:halted``
 
 
-class _Cache(dict[str, Lexeme]):
-    """Word → ``Lexeme``, computed on first use and bounded (a new news cycle, a new language)."""
-
-    def __init__(self, compute: Callable[[str], Lexeme]) -> None:
-        super().__init__()
-        self._compute = compute
-
-    def __missing__(self, word: str) -> Lexeme:
-        if len(self) >= _CACHE_LIMIT:
-            self.clear()
-        lexeme = self[word] = self._compute(word)
-        return lexeme
-
-
 @dataclass(slots=True)
 class Vocabulary:
     """Compiled concept tables; build with ``Vocabulary.build`` or ``default_vocabulary``."""
@@ -135,10 +123,11 @@ class Vocabulary:
     _negations: frozenset[str] = frozenset()
     _stopwords: frozenset[str] = frozenset()
     _starts: dict[frozenset[int], _Starts] = field(default_factory=dict)
-    _lexemes: _Cache = field(init=False)
+    _kinds: dict[str, frozenset[str]] = field(default_factory=dict)
+    _lexemes: Memo[str, Lexeme] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._lexemes = _Cache(self._lexeme)
+        self._lexemes = Memo(self._lexeme, _CACHE_LIMIT)
 
     @classmethod
     def build(
@@ -168,6 +157,19 @@ class Vocabulary:
         found = self.match([lexemes[text[token.start : token.end]] for token in tokens])
         return [ConceptMatch(*match) for match in found]
 
+    def kind(self, kind: str) -> frozenset[str]:
+        """Every concept of ``kind`` (``st``, ``place`` …) that ``match`` may return.
+
+        Sorting a text's concepts by kind is then a set intersection (``features``).
+        """
+        concepts = self._kinds.get(kind)
+        if concepts is None:
+            every = {c for phrases in self._phrases.values() for p in phrases for c in p.concepts}
+            every.add(_HALTED)
+            prefix = f"{kind}:"
+            concepts = self._kinds[kind] = frozenset(c for c in every if c.startswith(prefix))
+        return concepts
+
     def lexemes(self, words: Iterable[str]) -> list[Lexeme]:
         """The ``Lexeme`` of each word as written (words of ``split_words``), in order."""
         return list(map(self._lexemes.__getitem__, words))
@@ -176,13 +178,15 @@ class Vocabulary:
         """``concepts`` of one text's tokens given as lexemes, as plain tuples (a hot path)."""
         matches = []
         end = 0
-        for index in compress(range(len(lexemes)), map(_STARTS, lexemes)):
+        starts_at = list(map(_STARTS, lexemes))
+        for index in compress(range(len(starts_at)), starts_at):
             if index < end:
                 continue
-            starts = lexemes[index].starts
+            starts = starts_at[index]
             assert starts is not None
-            if starts.single is not None:
-                length, concepts = starts.single
+            single = starts.single
+            if single is not None:
+                length, concepts = single
                 negatable = starts.negatable
             else:
                 length, concepts = _longest(lexemes, index, starts.phrases)
@@ -277,13 +281,20 @@ def _longest(
     """The longest of ``phrases`` found at ``index`` and its concepts (those of every such one)."""
     best_length = 0
     found: list[str] = []
+    count = len(lexemes)
+    following = lexemes[index + 1].ids if index + 1 < count else frozenset()
     for length, rest, concepts in phrases:
-        if length < best_length or index + length > len(lexemes):
+        if length < best_length or index + length > count:
             continue
-        if all(part in lexemes[index + 1 + j].ids for j, part in enumerate(rest)):
-            if length > best_length:
-                best_length, found = length, []
-            found.extend(c for c in concepts if c not in found)
+        if length > 1 and rest[0] not in following:
+            continue  # most phrases fail on their second word: checked without a generator
+        if length > 2 and not all(
+            part in lexemes[index + 2 + j].ids for j, part in enumerate(rest[1:])
+        ):
+            continue
+        if length > best_length:
+            best_length, found = length, []
+        found.extend(c for c in concepts if c not in found)
     return best_length, tuple(found)
 
 
