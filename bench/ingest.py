@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import random
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from bot.clock import utcnow  # noqa: E402
 from bot.feeds.parse import parse_feed  # noqa: E402
+from bot.heap import settle  # noqa: E402
 from bot.ingest import Ingestor  # noqa: E402
 from bot.match.topics import load_topics  # noqa: E402
 from bot.model import ChatRef, Feed, Item, Platform, Topic  # noqa: E402
@@ -189,7 +189,7 @@ async def run(options: argparse.Namespace) -> None:
             max_item_age=timedelta(days=7),
             stories=None if options.no_stories else StoryTracker(),
         )
-        gc.collect()
+        settle()  # as the app does once it has started (bot/heap.py)
         first = await run_pipeline(engine, ingestor, documents, feed_ids)
         again = await run_pipeline(engine, ingestor, documents, feed_ids)
         await engine.dispose()

@@ -40,10 +40,11 @@ from bot.feeds.fetch import Fetcher, FetchLimits
 from bot.feeds.fulltext import FullText
 from bot.feeds.parsing import FeedParser
 from bot.feeds.poller import Poller
+from bot.heap import settle
 from bot.ingest import Ingestor
 from bot.leader import Leadership
 from bot.metrics import Metrics
-from bot.model import Feed, Platform, Topic
+from bot.model import Feed, Item, Platform, Topic
 from bot.settings import Settings
 from bot.sources import configured_aliases, configured_feeds, configured_topics
 from bot.store import alerts as outbox
@@ -113,13 +114,14 @@ class App:
             lease=timedelta(seconds=settings.delivery.lease),
             metrics=self.metrics,
         )
+        self.stories = StoryTracker()
         self.ingestor = Ingestor(
             self.topics,
             self.topics,
             summarize,
             first_fetch_max_age=timedelta(seconds=settings.poll.first_fetch_max_age),
             max_item_age=timedelta(seconds=settings.poll.max_item_age),
-            stories=StoryTracker(),
+            stories=self.stories,
             metrics=self.metrics,
         )
         self.full_text = FullText(self.engine, self.fetcher.fetch, budget=FULL_TEXT_BUDGET_SECONDS)
@@ -225,6 +227,14 @@ class App:
                 await self._subscribe_console(conn, now)
         log.info("%d topics, %d configured feeds (%d new)", len(self.topics), len(feeds), added)
 
+    async def _build_long_lived_state(self) -> None:
+        """Compile the topics and read the open stories now, then keep them out of the garbage
+        collector's way (``bot.heap``): both would otherwise be built by the first poll."""
+        self.topics.match(Item(feed_url="", key="warm-up", title=""))
+        async with self.engine.connect() as conn:
+            await self.stories.load(conn, now=utcnow())
+        settle()
+
     def _add_custom_topic(self, topic: Topic) -> None:
         try:
             self.topics.add(topic)
@@ -249,6 +259,7 @@ class App:
 
     async def start(self) -> None:
         await self.prepare()
+        await self._build_long_lived_state()
         self._deliver_task = asyncio.create_task(self.deliverer.run(self._stop))
         if self.options.start_scheduler:
             self.scheduler.add_job(
