@@ -1,9 +1,10 @@
-"""Ingest one parsed poll: dedupe → match → story → route → outbox, in one transaction.
+"""Ingest one parsed poll: dedupe → match → story → store → route → outbox, in one transaction.
 
 A matched item joins a story (``bot/stories``); a chat gets one alert per story, and a report
 that joins a story the chat already has adds its source to that alert instead
 (``bot/store/story_alerts``).
 
+An item is clustered before it is stored, so it is written once, with its story id.
 Alerts for a chat in its quiet hours are queued held until the quiet period ends (``bot/quiet``).
 Items are recorded and their alerts queued together, so a crash leaves either both or neither:
 the next poll then finds the items new again and nothing is lost. Items that are too old (a
@@ -75,6 +76,24 @@ class Ingestor:
         now: datetime,
         first_fetch: bool,
     ) -> IngestResult:
+        stored, matched = await self._store(conn, feed_id, items, now=now, first_fetch=first_fetch)
+        if self._metrics is not None:
+            for entry in matched:
+                for match in entry.matches:
+                    self._metrics.matches.labels(match.topic_id).inc()
+        queued, updated = await self._queue_alerts(conn, matched, now=now)
+        return IngestResult(len(stored), len(matched), queued, updated)
+
+    async def _store(
+        self,
+        conn: AsyncConnection,
+        feed_id: int,
+        items: Sequence[Item],
+        *,
+        now: datetime,
+        first_fetch: bool,
+    ) -> tuple[list[StoredItem], list[MatchedItem]]:
+        """Store the new items, each with its story; the new ones, and those that matched."""
         unstored = await unstored_items(conn, feed_id, unique_within_batch(items))
         found = self._match([item for item in unstored if self._fresh(item, now, first_fetch)])
         stories = await self._cluster(conn, feed_id, found, now) if found else {}
@@ -84,32 +103,30 @@ class Ingestor:
         if self._stories is not None and stored:
             self._stories.stored([entry.id for entry in stored], now=now)
         matched = _matched(stored, found, stories)
-        if self._metrics is not None:
-            for entry in matched:
-                for match in entry.matches:
-                    self._metrics.matches.labels(match.topic_id).inc()
+        await record_matches(conn, [(e.stored.id, m) for e in matched for m in e.matches], now=now)
+        return stored, matched
+
+    async def _queue_alerts(
+        self, conn: AsyncConnection, matched: Sequence[MatchedItem], *, now: datetime
+    ) -> tuple[int, int]:
+        """Route the matched items; (alerts queued, alerts that gained a source instead)."""
         subscribers = await subscribers_by_topic(
             conn, {match.topic_id for entry in matched for match in entry.matches}, now=now
         )
-        await record_matches(conn, [(e.stored.id, m) for e in matched for m in e.matches], now=now)
         new_alerts = combine_same_story(route(matched, subscribers, self._topics))
         started = {story_key(e.stored.item, e.story_id) for e in matched if e.started_story}
         maybe_known = [new for new in new_alerts if new.story_key not in started]
         known = await known_stories(conn, maybe_known) if maybe_known else {}
+        joined = [
+            (known[n.chat_pk, n.story_key], n)
+            for n in new_alerts
+            if (n.chat_pk, n.story_key) in known
+        ]
+        updated = await add_sources(conn, joined, now=now)
         fresh = [new for new in new_alerts if (new.chat_pk, new.story_key) not in known]
-        updated = await add_sources(
-            conn,
-            [
-                (known[n.chat_pk, n.story_key], n)
-                for n in new_alerts
-                if (n.chat_pk, n.story_key) in known
-            ],
-            now=now,
-        )
         fresh = with_summaries(fresh, matched, self._summarize)
         fresh = hold_in_quiet_hours(fresh, matched, subscribers, now=now)  # unless urgent
-        queued = await outbox.enqueue_alerts(conn, fresh, now=now)
-        return IngestResult(len(stored), len(matched), queued, updated)
+        return await outbox.enqueue_alerts(conn, fresh, now=now), updated
 
     async def _cluster(
         self, conn: AsyncConnection, feed_id: int, found: Sequence[Found], now: datetime
