@@ -76,24 +76,7 @@ class Ingestor:
         now: datetime,
         first_fetch: bool,
     ) -> IngestResult:
-        stored, matched = await self._store(conn, feed_id, items, now=now, first_fetch=first_fetch)
-        if self._metrics is not None:
-            for entry in matched:
-                for match in entry.matches:
-                    self._metrics.matches.labels(match.topic_id).inc()
-        queued, updated = await self._queue_alerts(conn, matched, now=now)
-        return IngestResult(len(stored), len(matched), queued, updated)
-
-    async def _store(
-        self,
-        conn: AsyncConnection,
-        feed_id: int,
-        items: Sequence[Item],
-        *,
-        now: datetime,
-        first_fetch: bool,
-    ) -> tuple[list[StoredItem], list[MatchedItem]]:
-        """Store the new items, each with its story; the new ones, and those that matched."""
+        # Dedupe, match and cluster first, so each new item is written once, with its story.
         unstored = await unstored_items(conn, feed_id, unique_within_batch(items))
         found = self._match([item for item in unstored if self._fresh(item, now, first_fetch)])
         stories = await self._cluster(conn, feed_id, found, now) if found else {}
@@ -104,7 +87,12 @@ class Ingestor:
             self._stories.stored([entry.id for entry in stored], now=now)
         matched = _matched(stored, found, stories)
         await record_matches(conn, [(e.stored.id, m) for e in matched for m in e.matches], now=now)
-        return stored, matched
+        if self._metrics is not None:
+            for entry in matched:
+                for match in entry.matches:
+                    self._metrics.matches.labels(match.topic_id).inc()
+        queued, updated = await self._queue_alerts(conn, matched, now=now)
+        return IngestResult(len(stored), len(matched), queued, updated)
 
     async def _queue_alerts(
         self, conn: AsyncConnection, matched: Sequence[MatchedItem], *, now: datetime
