@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from bot.app import App, AppOptions
 from bot.chat.telegram import TelegramChannel
+from bot.delivery import redis_pacing
 from bot.delivery.redis_pacing import RedisPacing, connect
 from bot.errors import DeliveryError
 from bot.model import Alert, ChatRef, Platform
@@ -167,6 +168,30 @@ async def test_with_redis_down_alerts_still_go_and_the_log_says_why_once(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "Redis cannot pace sends across replicas" in warnings[0]
+
+
+async def test_a_redis_that_never_answers_holds_a_send_back_only_briefly(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # takes the connection, never answers
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setattr(redis_pacing, "ANSWER_WAIT", 0.3)
+    hung = connect(f"redis://127.0.0.1:{port}/0")
+    sent: list[tuple[float, str]] = []
+    started = time.monotonic()
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.delivery.redis_pacing"):
+            message_id = await RedisPacing(Recorder(sent), hung).send_alert(alert_for(7))
+    finally:
+        await hung.aclose()
+        server.close()
+
+    assert message_id == "1"
+    assert time.monotonic() - started < 3
+    assert "Redis cannot pace sends across replicas" in caplog.text
 
 
 async def test_the_app_paces_through_redis_when_it_is_configured(

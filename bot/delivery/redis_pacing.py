@@ -39,6 +39,7 @@ KEY_PREFIX = "wirewatch:pace:"
 WARN_EVERY = 60.0  # seconds between two warnings that Redis cannot be reached
 CONNECTIONS = 32  # a send waits for a free one (up to CONNECTION_WAIT s) rather than failing
 CONNECTION_WAIT = 5.0
+ANSWER_WAIT = 2.0  # seconds for Redis to connect or answer before a send goes ahead without it
 
 # KEYS: the slots to take (bot, chat); ARGV: each key's interval in microseconds, in KEYS order.
 # Returns how many microseconds the caller must wait for its slot.
@@ -103,10 +104,14 @@ class RedisPacing(PacedChannel):
 
 
 def connect(url: str) -> Redis:
-    """A client for ``url`` whose callers queue for a connection: a fan-out to thousands of chats
-    would otherwise run out of them."""
+    """A client for ``url`` whose callers queue for a connection (a fan-out to thousands of chats
+    would otherwise run out of them), and give up on a Redis that does not answer."""
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=CONNECTIONS, timeout=CONNECTION_WAIT
+        url,
+        max_connections=CONNECTIONS,
+        timeout=CONNECTION_WAIT,
+        socket_connect_timeout=ANSWER_WAIT,
+        socket_timeout=ANSWER_WAIT,
     )
     return Redis.from_pool(pool)
 
