@@ -206,7 +206,8 @@ async def test_a_replica_that_lost_leadership_answers_telegram_again_once_it_lea
             async with app.engine.connect() as admin:
                 await admin.execute(text(TERMINATE_OTHER_LOCK_HOLDERS))
             await eventually(lambda: not app.leadership.is_leader)
-            assert app.scheduler.get_job("digest-sweep") is None  # digests: the leader's
+            # digests are the leader's: their job goes once the leader's services have stopped
+            await eventually(lambda: app.scheduler.get_job("digest-sweep") is None)
             await eventually(lambda: app.leadership.is_leader, timeout=15)  # nobody else: again
 
             telegram.enqueue_message(4242, "/topics")
