@@ -94,23 +94,25 @@ async def queue_stories(engine: AsyncEngine, chats: Sequence[ChatRef], stories: 
 
 
 async def through_outbox(
-    folder: Path, channel: Channel, chats: Sequence[ChatRef], stories: int
+    folder: Path, channels: Sequence[Channel], chats: Sequence[ChatRef], stories: int
 ) -> tuple[float, dict[str, int]]:
-    """Seconds to deliver every queued alert, and the outbox's final counts by status."""
-    engine = create_engine(f"sqlite+aiosqlite:///{folder / f'{channel.platform}.db'}")
+    """Seconds for one deliverer per channel (replicas, when several) to send every queued
+    alert from one outbox, and the outbox's final counts by status."""
+    name = f"{channels[0].platform}-{len(channels)}-{time.time()}.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{folder / name}")
     await migrate(engine)
     await queue_stories(engine, chats, stories)
-    deliverer = Deliverer(engine, {channel.platform: channel})
+    deliverers = [Deliverer(engine, {channel.platform: channel}) for channel in channels]
     expected = len(chats) * stories
     stop = asyncio.Event()
     started = time.perf_counter()
-    task = asyncio.create_task(deliverer.run(stop, idle=0.05))
+    tasks = [asyncio.create_task(deliverer.run(stop, idle=0.05)) for deliverer in deliverers]
     deadline = started + 30 + expected / 10
-    while deliverer.sent < expected and time.perf_counter() < deadline:  # noqa: ASYNC110 (a counter)
+    while sum(d.sent for d in deliverers) < expected and time.perf_counter() < deadline:  # noqa: ASYNC110 (a counter)
         await asyncio.sleep(0.01)
     seconds = time.perf_counter() - started
     stop.set()
-    await task
+    await asyncio.gather(*tasks)
     async with engine.connect() as conn:
         counts = await outbox.count_by_status(conn)
     await engine.dispose()
@@ -154,7 +156,7 @@ async def bench_telegram(count: int, folder: Path) -> None:
         def make() -> Channel:
             return TelegramChannel(telegram.token, telegram.base_url)
 
-        seconds, counts = await with_channel(make, lambda c: through_outbox(folder, c, chats, 1))
+        seconds, counts = await with_channel(make, lambda c: through_outbox(folder, [c], chats, 1))
         ours_429 = telegram.throttled
         await asyncio.sleep(1.5)  # the fake's buckets refill before the baseline
         base_seconds, base_failed = await with_channel(make, lambda c: raw_sends(c, chats, 1))
@@ -189,7 +191,7 @@ async def bench_slack(count: int, folder: Path) -> None:
 
         stories = ALERTS_PER_SLACK_CHANNEL
         seconds, counts = await with_channel(
-            make, lambda c: through_outbox(folder, c, chats, stories)
+            make, lambda c: through_outbox(folder, [c], chats, stories)
         )
         ours_429 = slack.throttled
         await asyncio.sleep(3.5)  # the fake's buckets refill before the baseline
@@ -220,38 +222,24 @@ async def bench_replicas(count: int, replicas: int, redis_url: str, folder: Path
             for chat_id in ids:
                 telegram.add_chat(chat_id)
             chats = [ChatRef(Platform.TELEGRAM, str(chat_id)) for chat_id in ids]
-            engine = create_engine(f"sqlite+aiosqlite:///{folder / f'replicas-{shared}.db'}")
-            await migrate(engine)
-            await queue_stories(engine, chats, 1)
             redis = connect_redis(redis_url) if shared else None
             prefix = f"wirewatch-bench:{time.time()}:"  # slots of this run alone
             channels: list[Channel] = [
                 TelegramChannel(telegram.token, telegram.base_url) for _ in range(replicas)
             ]
-            deliverers = [
-                Deliverer(
-                    engine,
-                    {Platform.TELEGRAM: RedisPacing(c, redis, prefix=prefix)}
-                    if redis is not None
-                    else {Platform.TELEGRAM: c},
-                )
-                for c in channels
-            ]
-            stop = asyncio.Event()
-            started = time.perf_counter()
-            tasks = [asyncio.create_task(d.run(stop, idle=0.05)) for d in deliverers]
-            deadline = started + 30 + count / 10
-            while sum(d.sent for d in deliverers) < count and time.perf_counter() < deadline:  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-            seconds = time.perf_counter() - started
-            stop.set()
-            await asyncio.gather(*tasks)
-            sent = sum(d.sent for d in deliverers)
-            for channel in channels:
-                await channel.aclose()
-            if redis is not None:
-                await redis.aclose()
-            await engine.dispose()
+            paced: list[Channel] = (
+                [RedisPacing(channel, redis, prefix=prefix) for channel in channels]
+                if redis is not None
+                else channels
+            )
+            try:
+                seconds, counts = await through_outbox(folder, paced, chats, 1)
+            finally:
+                for channel in channels:
+                    await channel.aclose()
+                if redis is not None:
+                    await redis.aclose()
+            sent = counts.get("sent", 0)
             label = "paced through Redis" if shared else "baseline, each paced alone"
             print(
                 f"{replicas} replicas, {label}: {sent:,} of {count:,} alerts in {seconds:.1f} s "

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.digest.localtime import QuietHours
 from bot.route import MatchedItem
 from bot.store.alerts import NewAlert
-from bot.store.chats import Quiet, Subscriber
+from bot.store.chats import Subscriber
+from bot.store.quiet import QuietSetting
 
 __all__ = ["hold_in_quiet_hours"]
 
@@ -33,7 +34,7 @@ def hold_in_quiet_hours(
     now: datetime,
 ) -> list[NewAlert]:
     """The alerts, those that fall in their chat's quiet hours marked held until it ends."""
-    quiet: dict[int, Quiet] = {}
+    quiet: dict[int, QuietSetting] = {}
     urgent: set[tuple[int, str]] = set()  # (chat, topic)
     for topic_id, chats in subscribers.items():
         for subscriber in chats:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.db import create_engine, migrate
 from tests.feedserver import FeedServer
+from tests.postgres import fresh_database
 
 # Set to a postgresql+asyncpg:// URL to run the store tests on PostgreSQL (.ci/run does).
 POSTGRES_URL = os.environ.get("WIREWATCH_TEST_DATABASE_URL")
@@ -40,30 +40,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     if not POSTGRES_URL:
         yield f"sqlite+aiosqlite:///{tmp_path}/wirewatch.db"
         return
-    yield from _postgres_database()
-
-
-def _postgres_database() -> Iterator[str]:
-    import asyncio
-
-    import asyncpg  # type: ignore[import-untyped]
-
-    assert POSTGRES_URL is not None
-    name = f"ww_test_{uuid.uuid4().hex[:12]}"
-    dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
-
-    async def admin(statement: str) -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield from fresh_database(POSTGRES_URL, "ww_test", skip_if_absent=False)
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from bot.store.alerts import alert_from_payload
 from bot.store.items import insert_new_items
 from bot.store.matches import record_matches
 from bot.store.tables import alerts, chats, digest_runs, items, matches, subscriptions
+from tests.clock import Clock
 from tests.conftest import table_count
 from tests.fakes.slack import FakeSlack
 
@@ -42,14 +43,6 @@ TOPICS = {
 FEEDS = [f"https://wire{n}.example/rss" for n in range(3)]
 CREATED = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 ON_TIME = SETTLE + timedelta(seconds=1)  # when APScheduler runs a digest due at an instant
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

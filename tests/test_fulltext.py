@@ -24,6 +24,7 @@ from bot.store import articles
 from bot.store import feeds as feed_store
 from bot.store.items import insert_new_items, unstored_items
 from bot.store.tables import articles as article_table
+from tests.clock import Clock
 from tests.feedserver import FeedServer, local_limits
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -62,17 +63,9 @@ ARTICLE_PAGE = f"""<!DOCTYPE html>
 HTML = "text/html; charset=utf-8"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from bot.ingest import Ingestor
 from bot.model import Feed, Item, Match, Topic
 from bot.settings import PollSettings
 from bot.store import feeds as feed_store
+from tests.clock import Clock
 from tests.feeds import WEATHER, rss
 from tests.feedserver import FeedServer
 
@@ -32,14 +33,6 @@ class NoTopics:
 
     def match(self, item: Item) -> list[Match]:
         return []
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -63,7 +56,7 @@ async def poller(
     async def parse(content: bytes, url: str, content_type: str | None) -> ParsedFeed:
         return parse_feed(content, feed_url=url, content_type=content_type)
 
-    clock = Clock()
+    clock = Clock(START)
     async with Fetcher(FetchLimits(allow_private_networks=True, per_host=20)) as fetcher:
         settings = PollSettings(concurrency=5)
         yield (

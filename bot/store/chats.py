@@ -11,11 +11,11 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.model import ChatRef, Delivery, Platform, Topic
+from bot.store.quiet import QuietSetting
 from bot.store.tables import chats, subscriptions, topics
 
 __all__ = [
     "ChatRow",
-    "Quiet",
     "Subscriber",
     "SubscriptionRow",
     "count_subscriptions",
@@ -36,21 +36,12 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Quiet:
-    """A chat's quiet hours: minutes after local midnight in ``timezone``."""
-
-    timezone: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
 class Subscriber:
     chat_pk: int
     chat: ChatRef
     delivery: Delivery
     urgent: bool = False  # the chat marked this topic urgent: it breaks through quiet hours
-    quiet: Quiet | None = None  # the chat's quiet hours, if it has some
+    quiet: QuietSetting | None = None  # the chat's quiet hours, if it has some
 
 
 async def ensure_chat(
@@ -198,7 +189,7 @@ async def subscribers_by_topic(
         if chat is None:
             chat = chat_refs[row.id] = ChatRef(Platform(row.platform), row.chat_id)
         quiet = (
-            Quiet(row.timezone, row.quiet_start, row.quiet_end)
+            QuietSetting(row.id, row.timezone, row.quiet_start, row.quiet_end)
             if row.quiet_start is not None and row.quiet_end is not None
             else None
         )

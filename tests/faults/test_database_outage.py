@@ -14,9 +14,7 @@ import asyncio
 import contextlib
 import io
 import sqlite3
-import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,12 +27,12 @@ from bot.settings import load_settings
 from tests.conftest import POSTGRES_URL
 from tests.feeds import EVACUATION, TALKS, WEATHER, rss
 from tests.feedserver import FeedServer
+from tests.postgres import LOCAL_POSTGRES, fresh_database
 
 FEED = "/wire.xml"
 SEPARATOR = "─" * 72
 LOCK_SECONDS = 5.0
 OUTAGE_SECONDS = 4.0
-LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1/postgres"
 
 StartApp = Callable[[str], Any]
 
@@ -165,41 +163,7 @@ class CuttableProxy:
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
     """A private database on the shared PostgreSQL; skipped when none answers."""
-    asyncpg = pytest.importorskip("asyncpg")
-    server = POSTGRES_URL or LOCAL_POSTGRES
-    dsn = server.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"ww_faults_{uuid.uuid4().hex[:12]}"
-
-    def admin(statement: str) -> None:
-        async def run() -> None:
-            conn = await asyncpg.connect(dsn, timeout=3)
-            try:
-                await conn.execute(statement)
-            finally:
-                await conn.close()
-
-        result: list[BaseException] = []
-        thread = threading.Thread(target=lambda: _capture(lambda: asyncio.run(run()), result))
-        thread.start()
-        thread.join()
-        if result:
-            raise result[0]
-
-    try:
-        admin(f'CREATE DATABASE "{name}"')
-    except (OSError, asyncpg.PostgresError) as error:
-        pytest.skip(f"no PostgreSQL to test against: {error}")
-    try:
-        yield server.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _capture(action: Callable[[], None], errors: list[BaseException]) -> None:
-    try:
-        action()
-    except BaseException as error:  # handed to the test's thread
-        errors.append(error)
+    yield from fresh_database(POSTGRES_URL or LOCAL_POSTGRES, "ww_faults")
 
 
 @pytest.mark.slow  # a poll cut off by the outage waits out its lease (~33 s here)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.faults.bot_process import bot_environment
+
 NEEDS = "the bot needs at least 1 MiB"
 SHM_BYTES = 32 * 1024  # SQLite's shared-memory index for its WAL: room enough to open the file
 
@@ -29,13 +30,7 @@ SHM_BYTES = 32 * 1024  # SQLite's shared-memory index for its WAL: room enough t
 def bot(
     command: str, database: Path, max_file_size: int | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-        WIREWATCH_HTTP__ENABLED="false",
-        WIREWATCH_FEEDS_FILE="",
-    )
+    env = bot_environment(database)
 
     def limit_file_size() -> None:
         if max_file_size is not None:

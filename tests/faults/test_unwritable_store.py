@@ -16,17 +16,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.faults.bot_process import bot_environment
 
 
 def run_bot(database: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-        WIREWATCH_HTTP__ENABLED="false",
-        WIREWATCH_FEEDS_FILE="",
-    )
+    env = bot_environment(database)
     return subprocess.run(
         [sys.executable, "-m", "bot", "run"],
         cwd=cwd,
